@@ -1,0 +1,3 @@
+from smvault.cli.main import entry
+
+entry()

@@ -1,0 +1,43 @@
+"""Parsing option values into domain types, with errors that name the option."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import click
+
+from smvault.domain.clock import end_of_day, parse_timestamp
+
+
+class DateParam(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
+
+
+class ExpiryParam(click.ParamType):
+    """A date (good through that day, UTC) or a full ISO timestamp."""
+
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        try:
+            if len(value) == 10:
+                return end_of_day(date.fromisoformat(value))
+            return parse_timestamp(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date (YYYY-MM-DD) or timestamp", param, ctx)
+
+
+DATE = DateParam()
+EXPIRY = ExpiryParam()
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")

@@ -1,0 +1,118 @@
+"""Accounts and their root of control: add, list, show, update."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smvault.domain.errors import ConflictError, InvalidInputError
+from smvault.domain.models import (
+    Account,
+    AccountStatus,
+    CredentialState,
+    Grant,
+    MfaMethod,
+    normalize_email,
+    normalize_handle,
+    normalize_platform,
+    parse_tier,
+)
+from smvault.services.lookup import account_by_ref, person_by_email
+from smvault.services.people import _text
+from smvault.services.session import Session
+
+# Fields given as a person's email and stored as that person's id.
+_PERSON_FIELDS = {
+    "owner": "owner_id",
+    "recovery_email_controller": "recovery_email_controller_id",
+    "recovery_phone_controller": "recovery_phone_controller_id",
+    "totp_holder": "totp_holder_id",
+}
+_TEXT_FIELDS = ("url", "brand", "region", "business_unit", "login_id", "recovery_phone", "notes")
+ACCOUNT_INPUT_FIELDS = (
+    *_TEXT_FIELDS, "tier", "status", "company_owned", "mfa", "recovery_email", *_PERSON_FIELDS,
+)
+
+
+def _enum(kind, value: object, field: str):
+    try:
+        return kind(str(value).strip().lower())
+    except ValueError:
+        options = ", ".join(m.value for m in kind)
+        raise InvalidInputError(f"{field} must be one of {options}, got {value!r}") from None
+
+
+def _parse_fields(session: Session, raw: dict[str, object], clear: tuple[str, ...] = ()) -> dict[str, object]:
+    """User input (emails, names) -> stored column values, validating each field."""
+    fields: dict[str, object] = {}
+    for name, value in raw.items():
+        if value is None:
+            continue
+        if name in _PERSON_FIELDS:
+            fields[_PERSON_FIELDS[name]] = person_by_email(session, str(value)).id
+        elif name == "tier":
+            fields["tier"] = parse_tier(value)
+        elif name == "status":
+            fields["status"] = _enum(AccountStatus, value, "status")
+        elif name == "mfa":
+            fields["mfa"] = _enum(MfaMethod, value, "mfa")
+        elif name == "company_owned":
+            fields["company_owned"] = bool(value)
+        elif name == "recovery_email":
+            fields["recovery_email"] = normalize_email(str(value))
+        elif name in _TEXT_FIELDS:
+            fields[name] = _text(str(value), name.replace("_", "-"))
+        else:
+            raise InvalidInputError(f"unknown account field {name!r}")
+    for name in clear:
+        column = _PERSON_FIELDS.get(name, name)
+        if name not in ACCOUNT_INPUT_FIELDS or name in ("tier", "status", "company_owned", "mfa"):
+            raise InvalidInputError(f"cannot clear account field {name!r}")
+        fields[column] = None
+    return fields
+
+
+def _readable(fields: dict[str, object]) -> dict[str, object]:
+    return {k: getattr(v, "value", v) for k, v in fields.items()}
+
+
+def add_account(session: Session, platform: str, handle: str, **raw: object) -> Account:
+    platform = normalize_platform(platform)
+    handle = normalize_handle(handle)
+    fields = _parse_fields(session, raw)
+    with session.atomic():
+        if session.vault.accounts.by_key(platform, handle):
+            raise ConflictError(f"account {platform}:{handle} already exists")
+        account = session.vault.accounts.add(platform, handle, fields, session.ts())
+        session.record("account.add", account=account.id, acct=account.key, detail=_readable(fields))
+    return account
+
+
+def update_account(session: Session, ref: str, clear: tuple[str, ...] = (), **raw: object) -> Account:
+    account = account_by_ref(session, ref)
+    fields = _parse_fields(session, raw, clear)
+    if not fields:
+        raise InvalidInputError("nothing to update: give at least one field")
+    with session.atomic():
+        updated = session.vault.accounts.update(account.id, fields)
+        session.record("account.update", account=account.id, acct=account.key, detail=_readable(fields))
+    return updated
+
+
+def list_accounts(session: Session) -> list[Account]:
+    return session.vault.accounts.all()
+
+
+@dataclass(frozen=True)
+class AccountDetail:
+    account: Account
+    credentials: CredentialState
+    grants: list[Grant]
+
+
+def account_detail(session: Session, ref: str) -> AccountDetail:
+    account = account_by_ref(session, ref)
+    return AccountDetail(
+        account,
+        session.vault.secrets.state(account.id),
+        session.vault.grants.of_account(account.id),
+    )

@@ -1,0 +1,96 @@
+"""Grants: give, revoke, list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from smvault.domain.clock import timestamp
+from smvault.domain.errors import ConflictError, InvalidInputError, NotFoundError, PolicyError
+from smvault.domain.models import Grant, Level, PersonStatus
+from smvault.services.lookup import account_by_ref, person_by_email
+from smvault.services.people import _text
+from smvault.services.policy import require_manage
+from smvault.services.session import Session
+
+
+def parse_level(value: str) -> Level:
+    try:
+        return Level(value.strip().lower())
+    except ValueError:
+        options = ", ".join(level.value for level in Level)
+        raise InvalidInputError(f"level must be one of {options}, got {value!r}") from None
+
+
+def add_grant(
+    session: Session,
+    email: str,
+    account_ref: str,
+    level: str,
+    expires_at: datetime | None = None,
+    reason: str | None = None,
+) -> Grant:
+    person = person_by_email(session, email)
+    account = account_by_ref(session, account_ref)
+    lvl = parse_level(level)
+    reason = _text(reason, "reason")
+    if person.status(session.now().date()) is PersonStatus.LEFT:
+        raise PolicyError(f"{person.email} has left: no new grants")
+    if expires_at is not None and expires_at <= session.now():
+        raise InvalidInputError("the expiry is in the past")
+    with session.atomic():
+        require_manage(session, account)
+        for existing in session.vault.grants.open_for(person.id, account.id):
+            if existing.level is lvl:
+                raise ConflictError(
+                    f"{person.email} already holds {lvl.value} on {account.key} (grant {existing.id}); "
+                    "revoke it first to change its expiry"
+                )
+        grant = session.vault.grants.add(
+            person.id, account.id, lvl, session.operator.id, reason,
+            timestamp(expires_at) if expires_at else None, session.ts(),
+        )
+        session.record(
+            "grant.add", account=account.id, acct=account.key, person=person.id,
+            detail={"grant": grant.id, "level": lvl.value, "email": person.email,
+                    "expires": grant.expires_at and timestamp(grant.expires_at), "reason": reason},
+        )
+    return grant
+
+
+def revoke_grants(session: Session, email: str, account_ref: str, level: str | None = None) -> list[Grant]:
+    """Revoke the person's open grants on the account (all levels, or just `level`)."""
+    person = person_by_email(session, email)
+    account = account_by_ref(session, account_ref)
+    lvl = parse_level(level) if level else None
+    with session.atomic():
+        require_manage(session, account)
+        targets = [g for g in session.vault.grants.open_for(person.id, account.id) if lvl in (None, g.level)]
+        if not targets:
+            raise NotFoundError(f"{person.email} holds no open grant on {account.key}")
+        for grant in targets:
+            session.vault.grants.revoke(grant.id, session.operator.id, session.ts())
+        session.record(
+            "grant.revoke", account=account.id, acct=account.key, person=person.id,
+            detail={"grants": [g.id for g in targets], "levels": [g.level.value for g in targets],
+                    "email": person.email},
+        )
+    return targets
+
+
+def list_grants(
+    session: Session, email: str | None = None, account_ref: str | None = None, include_inactive: bool = False
+) -> list[Grant]:
+    grants_repo = session.vault.grants
+    if email:
+        grants = grants_repo.of_person(person_by_email(session, email).id, include_inactive)
+    elif account_ref:
+        grants = grants_repo.of_account(account_by_ref(session, account_ref).id, include_inactive)
+    else:
+        grants = grants_repo.all_open()
+    if account_ref and email:
+        account = account_by_ref(session, account_ref)
+        grants = [g for g in grants if g.account_id == account.id]
+    if not include_inactive:
+        now = session.now()
+        grants = [g for g in grants if g.active(now)]
+    return grants

@@ -1,0 +1,94 @@
+"""Reading, verifying, checkpointing and exporting the access log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from smvault.domain.errors import UsageError
+from smvault.domain.logchain import ChainLink, LogDamage, check_anchor
+from smvault.services.session import Session, log_unlock
+
+
+def tail(session: Session, limit: int = 20, account_ref: str | None = None) -> list[dict]:
+    account_id = None
+    if account_ref:
+        from smvault.services.lookup import account_by_ref
+
+        account_id = account_by_ref(session, account_ref).id
+    entries = session.vault.log.entries(limit=limit, account_id=account_id)
+    return list(reversed(entries))
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    checked: int
+    head: ChainLink | None
+    damage: LogDamage | None
+    anchor: ChainLink | None
+    page_problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.damage is None and not self.page_problems
+
+
+def verify(session: Session, pages: bool = True) -> VerifyReport:
+    """Full chain from genesis, this machine's anchor, and (with `pages`) every page's HMAC.
+
+    Runs on a session opened without checks; when all is well the unlock is logged after.
+    """
+    log = session.vault.log
+    result = log.verify()
+    anchor = session.anchor.read_quietly()
+    damage = result.damage
+    if damage is None and anchor is not None:
+        damage = check_anchor(anchor, log.hash_at(anchor.seq), log.head().seq)
+    problems = session.vault.page_problems() if pages else []
+    report = VerifyReport(result.checked, result.last, damage, anchor, problems)
+    if report.ok:
+        log_unlock(session)
+        with session.atomic():
+            session.record("log.verify", detail={"checked": result.checked})
+    return report
+
+
+def checkpoint(session: Session) -> dict:
+    """A line to keep outside the vault (paper, another system): proves the log's state."""
+    with session.atomic():
+        link = session.record("log.checkpoint")
+    return {"vault_id": session.vault.vault_id, "seq": link.seq, "entry_hash": link.entry_hash.hex(),
+            "ts": session.ts()}
+
+
+def export_jsonl(session: Session) -> Iterator[str]:
+    """Every entry as a JSON line with its chain fields, so a copy can be verified offline."""
+    with session.atomic():
+        session.record("log.export", detail={"format": "jsonl"})
+    for seq, prev, body, digest, mac, epoch in session.vault.log.raw_rows(0):
+        yield json.dumps({
+            "seq": seq, "prev_hash": bytes(prev).hex(), "body": bytes(body).decode(),
+            "entry_hash": bytes(digest).hex(), "mac": bytes(mac).hex(), "key_epoch": epoch,
+        }, ensure_ascii=True)
+
+
+def reanchor(session: Session, reason: str) -> ChainLink:
+    """Accept the vault's current log as this machine's reference (after a deliberate restore)."""
+    reason = reason.strip()
+    if not reason:
+        raise UsageError("reanchor needs --reason")
+    result = session.vault.log.verify()
+    if not result.ok:
+        from smvault.domain.errors import IntegrityError
+
+        raise IntegrityError(f"refusing to reanchor: the log itself fails verification: {result.damage}")
+    previous = session.anchor.read_quietly()
+    with session.atomic():
+        link = session.record(
+            "log.reanchor",
+            detail={"reason": reason[:500],
+                    "previous_anchor": {"seq": previous.seq, "entry_hash": previous.entry_hash.hex()} if previous else None},
+        )
+    session.anchor.reset(link)
+    return link

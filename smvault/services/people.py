@@ -1,0 +1,117 @@
+"""People: add, list, show, update, mark leaving."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from smvault.domain.errors import ConflictError, InvalidInputError
+from smvault.domain.models import Grant, Person, PersonType, normalize_email
+from smvault.domain.text import has_control_chars
+from smvault.services.lookup import person_by_email
+from smvault.services.session import Session
+
+DISCLOSURE_ACTIONS = ("secret.reveal", "secret.copy", "totp.code", "totp.qr", "secret.recovery-code.use")
+
+
+def _text(value: str | None, field: str, required: bool = False) -> str | None:
+    if value is None:
+        if required:
+            raise InvalidInputError(f"{field} is required")
+        return None
+    value = value.strip()
+    if has_control_chars(value):
+        raise InvalidInputError(f"{field} contains control characters")
+    if required and not value:
+        raise InvalidInputError(f"{field} must not be empty")
+    if len(value) > 500:
+        raise InvalidInputError(f"{field} is longer than 500 characters")
+    return value or None
+
+
+def _person_type(value: str | PersonType) -> PersonType:
+    try:
+        return PersonType(value)
+    except ValueError:
+        raise InvalidInputError(
+            f"type must be one of {', '.join(t.value for t in PersonType)}, got {value!r}"
+        ) from None
+
+
+def add_person(
+    session: Session,
+    name: str,
+    email: str,
+    team: str | None = None,
+    region: str | None = None,
+    type_: str = "employee",
+    manager_email: str | None = None,
+) -> Person:
+    email = normalize_email(email)
+    name = _text(name, "name", required=True)
+    manager = person_by_email(session, manager_email) if manager_email else None
+    with session.atomic():
+        if session.vault.people.by_email(email):
+            raise ConflictError(f"a person with email {email} already exists")
+        person = session.vault.people.add(
+            name, email, _text(team, "team"), _text(region, "region"), _person_type(type_),
+            manager.id if manager else None, session.ts(),
+        )
+        session.record("person.add", person=person.id, detail={"email": email})
+    return person
+
+
+def list_people(session: Session) -> list[Person]:
+    return session.vault.people.all()
+
+
+def update_person(session: Session, email: str, **changes: object) -> Person:
+    person = person_by_email(session, email)
+    clean: dict[str, object] = {}
+    for field, value in changes.items():
+        if value is None:
+            continue
+        if field == "email":
+            clean["email"] = normalize_email(str(value))
+        elif field == "type":
+            clean["type"] = _person_type(str(value))
+        elif field == "manager":
+            clean["manager_id"] = person_by_email(session, str(value)).id
+        elif field in ("name", "team", "region"):
+            clean[field] = _text(str(value), field, required=field == "name")
+        else:
+            raise InvalidInputError(f"unknown person field {field!r}")
+    if not clean:
+        raise InvalidInputError("nothing to update: give at least one field")
+    with session.atomic():
+        if "email" in clean and clean["email"] != person.email:
+            if session.vault.people.by_email(clean["email"]):
+                raise ConflictError(f"a person with email {clean['email']} already exists")
+        updated = session.vault.people.update(person.id, clean)
+        session.record(
+            "person.update", person=person.id,
+            detail={k: getattr(v, "value", v) for k, v in clean.items()},
+        )
+    return updated
+
+
+def mark_leaving(session: Session, email: str, on: date) -> Person:
+    person = person_by_email(session, email)
+    with session.atomic():
+        updated = session.vault.people.update(person.id, {"leave_on": on})
+        session.record("person.leave", person=person.id, detail={"on": on.isoformat()})
+    return updated
+
+
+@dataclass(frozen=True)
+class PersonDetail:
+    person: Person
+    grants: list[Grant]
+    learned: list[dict]  # log entries disclosing something to this person, newest first
+
+
+def person_detail(session: Session, email: str) -> PersonDetail:
+    person = person_by_email(session, email)
+    grants = session.vault.grants.of_person(person.id)
+    learned = session.vault.log.entries(recipient_id=person.id, actions=DISCLOSURE_ACTIONS)
+    return PersonDetail(person, grants, learned)

@@ -1,0 +1,181 @@
+"""Storing secrets and disclosing them, each disclosure logged with who learned it."""
+
+from __future__ import annotations
+
+import secrets as random
+import string
+from dataclasses import dataclass, field
+
+from smvault.domain import otp
+from smvault.domain.errors import InvalidInputError, NotFoundError
+from smvault.domain.models import Account, Disclosure, MfaMethod, Person
+from smvault.domain.text import has_control_chars
+from smvault.services.lookup import account_by_ref, person_by_email
+from smvault.services.policy import require_disclosure, require_manage
+from smvault.services.session import Session
+
+PASSWORD_ALPHABET = string.ascii_letters + string.digits + "!#$%&()*+,-./:;<=>?@[]^_{|}~"
+GENERATED_LENGTH = 24
+FIELDS = ("password", "totp-seed", "recovery-codes")
+
+
+def generate_password(length: int = GENERATED_LENGTH) -> str:
+    while True:
+        candidate = "".join(random.choice(PASSWORD_ALPHABET) for _ in range(length))
+        # Platforms often demand every class; resample rather than bias the distribution.
+        if (any(c.islower() for c in candidate) and any(c.isupper() for c in candidate)
+                and any(c.isdigit() for c in candidate)
+                and any(c in PASSWORD_ALPHABET[62:] for c in candidate)):
+            return candidate
+
+
+def _check_secret_text(value: str, what: str) -> str:
+    if not value:
+        raise InvalidInputError(f"the {what} is empty")
+    if len(value) > 4096:
+        raise InvalidInputError(f"the {what} is longer than 4096 characters")
+    if has_control_chars(value):
+        raise InvalidInputError(f"the {what} contains control characters (newline, tab, escape...)")
+    return value
+
+
+def set_password(session: Session, ref: str, value: str | None = None) -> str | None:
+    """Store `value`, or a generated password when None; returns the generated one."""
+    account = account_by_ref(session, ref)
+    generated = value is None
+    password = generate_password() if generated else _check_secret_text(value, "password")
+    with session.atomic():
+        require_manage(session, account)
+        session.vault.secrets.set_password(account.id, password, session.ts())
+        session.record("secret.password.set", account=account.id, acct=account.key,
+                       detail={"generated": generated})
+    return password if generated else None
+
+
+def set_totp(session: Session, ref: str, text: str) -> otp.OtpParams:
+    account = account_by_ref(session, ref)
+    params = otp.parse_secret_or_uri(text.strip())
+    with session.atomic():
+        require_manage(session, account)
+        session.vault.secrets.set_totp(account.id, params, session.ts())
+        detail = {"kind": params.kind, "algorithm": params.algorithm, "digits": params.digits,
+                  "period": params.period}
+        if account.mfa in (MfaMethod.UNKNOWN, MfaMethod.NONE):
+            session.vault.accounts.update(account.id, {"mfa": MfaMethod.TOTP})
+            detail["mfa"] = MfaMethod.TOTP.value
+        session.record("secret.totp.set", account=account.id, acct=account.key, detail=detail)
+    return params
+
+
+def add_recovery_codes(session: Session, ref: str, codes: list[str], replace: bool = True) -> int:
+    """Store a new set of codes; by default the unused old ones are retired (platforms do)."""
+    account = account_by_ref(session, ref)
+    clean = [_check_secret_text(c.strip(), "recovery code") for c in codes if c.strip()]
+    if not clean:
+        raise InvalidInputError("no recovery codes given (one per line)")
+    with session.atomic():
+        require_manage(session, account)
+        retired = session.vault.secrets.retire_unused_recovery_codes(account.id, session.ts()) if replace else 0
+        session.vault.secrets.add_recovery_codes(account.id, clean, session.ts())
+        session.record("secret.recovery-codes.add", account=account.id, acct=account.key,
+                       detail={"added": len(clean), "retired": retired})
+    return len(clean)
+
+
+@dataclass(frozen=True, repr=False)
+class Revealed:
+    """A disclosed value. Its repr never shows the value."""
+
+    account: Account
+    field: str
+    value: str | list[str] = field(repr=False)
+    recipient: Person | None = None
+
+    def __repr__(self) -> str:
+        return f"Revealed(account={self.account.key!r}, field={self.field!r}, value=<hidden>)"
+
+
+def _recipient(session: Session, for_email: str | None) -> Person | None:
+    return person_by_email(session, for_email) if for_email else None
+
+
+def _disclosure_fields(session: Session, account: Account, recipient: Person | None, what: str) -> dict:
+    to = recipient or session.person
+    return {"account": account.id, "acct": account.key, "to": to.id, "to_email": to.email,
+            "field": what, "for": recipient is not None or None}
+
+
+def use_recovery_code(session: Session, ref: str, for_email: str | None = None) -> Revealed:
+    """Hand out the oldest unused recovery code and mark it used, in one logged step."""
+    account = account_by_ref(session, ref)
+    recipient = _recipient(session, for_email)
+    with session.atomic():
+        require_disclosure(session, account, Disclosure.RECOVERY_CODES, recipient)
+        unused = session.vault.secrets.recovery_codes(account.id, unused_only=True)
+        if not unused:
+            raise NotFoundError(f"{account.key} has no unused recovery codes left")
+        code = unused[0]
+        session.vault.secrets.mark_recovery_code_used(code.id, session.ts())
+        session.record("secret.recovery-code.use",
+                       **_disclosure_fields(session, account, recipient, "recovery-code"),
+                       detail={"remaining": len(unused) - 1})
+    return Revealed(account, "recovery-code", code.code, recipient)
+
+
+def reveal(session: Session, ref: str, field: str = "password", for_email: str | None = None) -> Revealed:
+    if field not in FIELDS:
+        raise InvalidInputError(f"field must be one of {', '.join(FIELDS)}, got {field!r}")
+    account = account_by_ref(session, ref)
+    recipient = _recipient(session, for_email)
+    with session.atomic():
+        require_disclosure(session, account, Disclosure(field), recipient)
+        value: str | list[str]
+        if field == "password":
+            stored = session.vault.secrets.password(account.id)
+            if stored is None:
+                raise NotFoundError(f"{account.key} has no password in the vault")
+            value = stored[0]
+        elif field == "totp-seed":
+            params = session.vault.secrets.totp(account.id)
+            if params is None:
+                raise NotFoundError(f"{account.key} has no TOTP seed in the vault")
+            value = otp.to_otpauth_uri(_labelled(params, account))
+        else:
+            codes = session.vault.secrets.recovery_codes(account.id, unused_only=True)
+            if not codes:
+                raise NotFoundError(f"{account.key} has no unused recovery codes")
+            value = [c.code for c in codes]
+        session.record("secret.reveal", **_disclosure_fields(session, account, recipient, field))
+    return Revealed(account, field, value, recipient)
+
+
+def _labelled(params: otp.OtpParams, account: Account) -> otp.OtpParams:
+    from dataclasses import replace
+
+    return replace(params, issuer=params.issuer or account.platform, label=params.label or account.handle)
+
+
+@dataclass(frozen=True)
+class Code:
+    account: Account
+    code: str
+    seconds_left: int | None
+    kind: str
+    recipient: Person | None = None
+
+
+def totp_code(session: Session, ref: str, for_email: str | None = None) -> Code:
+    """The current code (TOTP/Steam) or the next one (HOTP, which advances the counter)."""
+    account = account_by_ref(session, ref)
+    recipient = _recipient(session, for_email)
+    with session.atomic():
+        require_disclosure(session, account, Disclosure.CODE, recipient)
+        params = session.vault.secrets.totp(account.id)
+        if params is None:
+            raise NotFoundError(f"{account.key} has no TOTP seed in the vault")
+        code, left = otp.current_code(params, session.now().timestamp())
+        if params.kind == "hotp":
+            session.vault.secrets.advance_hotp(account.id)
+        session.record("totp.code", **_disclosure_fields(session, account, recipient, "code"),
+                       detail={"kind": params.kind})
+    return Code(account, code, left, params.kind, recipient)

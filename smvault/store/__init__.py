@@ -1,0 +1,1 @@
+"""The vault on disk: the only package that imports sqlcipher3."""

@@ -1,0 +1,95 @@
+"""Grants: person x account x level."""
+
+from __future__ import annotations
+
+from smvault.domain.models import Grant, Level
+from smvault.store.connection import Connection
+from smvault.store.rows import ts_or_none
+
+_COLUMNS = "id, person_id, account_id, level, granted_by, reason, created_at, expires_at, revoked_at, revoked_by"
+
+
+def _grant(row) -> Grant:
+    return Grant(
+        id=row[0],
+        person_id=row[1],
+        account_id=row[2],
+        level=Level(row[3]),
+        granted_by=row[4],
+        reason=row[5],
+        created_at=ts_or_none(row[6]),
+        expires_at=ts_or_none(row[7]),
+        revoked_at=ts_or_none(row[8]),
+        revoked_by=row[9],
+    )
+
+
+class Grants:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, person_id: int, account_id: int, level: Level, granted_by: int,
+            reason: str | None, expires_at: str | None, now: str) -> Grant:
+        cursor = self._conn.execute(
+            "INSERT INTO grants (person_id, account_id, level, granted_by, reason, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (person_id, account_id, level.value, granted_by, reason, now, expires_at),
+        )
+        return self.get(cursor.lastrowid)
+
+    def get(self, grant_id: int) -> Grant | None:
+        row = self._conn.execute(f"SELECT {_COLUMNS} FROM grants WHERE id = ?", (grant_id,)).fetchone()
+        return _grant(row) if row else None
+
+    def open_for(self, person_id: int, account_id: int) -> list[Grant]:
+        """Unrevoked grants (possibly expired) of one person on one account."""
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM grants WHERE person_id = ? AND account_id = ? AND revoked_at IS NULL",
+            (person_id, account_id),
+        )
+        return [_grant(r) for r in rows]
+
+    def of_person(self, person_id: int, include_revoked: bool = False) -> list[Grant]:
+        sql = f"SELECT {_COLUMNS} FROM grants WHERE person_id = ?"
+        if not include_revoked:
+            sql += " AND revoked_at IS NULL"
+        return [_grant(r) for r in self._conn.execute(sql + " ORDER BY account_id, level", (person_id,))]
+
+    def of_account(self, account_id: int, include_revoked: bool = False) -> list[Grant]:
+        sql = f"SELECT {_COLUMNS} FROM grants WHERE account_id = ?"
+        if not include_revoked:
+            sql += " AND revoked_at IS NULL"
+        return [_grant(r) for r in self._conn.execute(sql + " ORDER BY person_id, level", (account_id,))]
+
+    def all_open(self) -> list[Grant]:
+        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM grants WHERE revoked_at IS NULL")
+        return [_grant(r) for r in rows]
+
+    def revoke(self, grant_id: int, operator_id: int, now: str) -> None:
+        self._conn.execute(
+            "UPDATE grants SET revoked_at = ?, revoked_by = ? WHERE id = ?", (now, operator_id, grant_id)
+        )
+
+    # Canonical timestamps sort lexically, so "in force" is decided in SQL without parsing.
+    _IN_FORCE = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)"
+
+    def in_force_pairs(self, account_id: int, now: str) -> list[tuple[int, str]]:
+        return self._conn.execute(
+            f"SELECT person_id, level FROM grants WHERE account_id = ? AND {self._IN_FORCE}",
+            (account_id, now),
+        ).fetchall()
+
+    def in_force_by_account(self, now: str) -> dict[int, list[tuple[int, str]]]:
+        by_account: dict[int, list[tuple[int, str]]] = {}
+        for account_id, person_id, level in self._conn.execute(
+            f"SELECT account_id, person_id, level FROM grants WHERE {self._IN_FORCE}", (now,)
+        ):
+            by_account.setdefault(account_id, []).append((person_id, level))
+        return by_account
+
+    def in_force_for(self, person_id: int, account_id: int, now: str) -> list[str]:
+        rows = self._conn.execute(
+            f"SELECT level FROM grants WHERE person_id = ? AND account_id = ? AND {self._IN_FORCE}",
+            (person_id, account_id, now),
+        )
+        return [r[0] for r in rows]

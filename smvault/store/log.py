@@ -1,0 +1,132 @@
+"""The access log table: appending chained entries and reading them back as a stream."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from smvault.domain.logchain import (
+    ChainLink,
+    VerifyResult,
+    canonical_body,
+    entry_hash,
+    entry_mac,
+    genesis_hash,
+    verify_rows,
+)
+from smvault.store.connection import Connection
+
+_FETCH = 4096
+
+
+class AccessLog:
+    """Append-only access log over one connection. Appends must run inside a transaction."""
+
+    def __init__(self, conn: Connection, vault_id: str) -> None:
+        self._conn = conn
+        self._genesis = ChainLink(0, genesis_hash(vault_id))
+
+    @property
+    def genesis(self) -> ChainLink:
+        return self._genesis
+
+    def create_key_epoch(self, now: str) -> int:
+        """A fresh MAC key; later entries use it (after a rekey the removed operator lacks it)."""
+        row = self._conn.execute("SELECT coalesce(max(epoch), 0) FROM log_keys").fetchone()
+        epoch = row[0] + 1
+        self._conn.execute(
+            "INSERT INTO log_keys (epoch, key, created_at) VALUES (?, ?, ?)",
+            (epoch, os.urandom(32), now),
+        )
+        return epoch
+
+    def keys(self) -> dict[int, bytes]:
+        return dict(self._conn.execute("SELECT epoch, key FROM log_keys"))
+
+    def head(self) -> ChainLink:
+        row = self._conn.execute(
+            "SELECT seq, entry_hash FROM log ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        return ChainLink(row[0], bytes(row[1])) if row else self._genesis
+
+    def append(self, fields: Mapping[str, Any]) -> ChainLink:
+        """Chain one entry onto the head. The caller's BEGIN IMMEDIATE serialises writers."""
+        if not self._conn.in_transaction:
+            raise RuntimeError("log appends must run inside the action's transaction")
+        head = self.head()
+        epoch, key = self._conn.execute(
+            "SELECT epoch, key FROM log_keys ORDER BY epoch DESC LIMIT 1"
+        ).fetchone()
+        seq = head.seq + 1
+        body = canonical_body({**fields, "seq": seq})
+        digest = entry_hash(head.entry_hash, body.encode())
+        self._conn.execute(
+            "INSERT INTO log (seq, prev_hash, body, entry_hash, mac, key_epoch) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (seq, head.entry_hash, body, digest, entry_mac(key, digest), epoch),
+        )
+        return ChainLink(seq, digest)
+
+    def hash_at(self, seq: int) -> bytes | None:
+        row = self._conn.execute("SELECT entry_hash FROM log WHERE seq = ?", (seq,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def raw_rows(self, after_seq: int = 0) -> Iterator[tuple]:
+        """(seq, prev_hash, body bytes, entry_hash, mac, key_epoch) in order, streamed."""
+        conn = self._conn
+        previous = conn.text_factory
+        conn.text_factory = bytes  # skip UTF-8 decoding: the chain hashes the stored bytes
+        try:
+            cursor = conn.execute(
+                "SELECT seq, prev_hash, body, entry_hash, mac, key_epoch FROM log "
+                "WHERE seq > ? ORDER BY seq",
+                (after_seq,),
+            )
+            while batch := cursor.fetchmany(_FETCH):
+                yield from batch
+        finally:
+            conn.text_factory = previous
+
+    def verify(self, start: ChainLink | None = None) -> VerifyResult:
+        """Stream the chain from `start` (default: genesis) to the head; never loads it whole."""
+        start = start or self._genesis
+        return verify_rows(
+            self.raw_rows(start.seq),
+            start=start,
+            keys=self.keys(),
+            expected_first_seq=start.seq + 1,
+        )
+
+    def entries(
+        self,
+        *,
+        limit: int | None = None,
+        account_id: int | None = None,
+        recipient_id: int | None = None,
+        actions: tuple[str, ...] = (),
+        newest_first: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Parsed entries, filtered through the expression indexes."""
+        where, params = [], []
+        if account_id is not None:
+            where.append("json_extract(body, '$.account') = ?")
+            params.append(account_id)
+        if recipient_id is not None:
+            where.append("json_extract(body, '$.to') = ?")
+            params.append(recipient_id)
+        if actions:
+            where.append(f"json_extract(body, '$.action') IN ({','.join('?' * len(actions))})")
+            params.extend(actions)
+        sql = "SELECT body FROM log"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY seq " + ("DESC" if newest_first else "ASC")
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [json.loads(body) for (body,) in self._conn.execute(sql, params)]
+
+    def count(self) -> int:
+        return self.head().seq
