@@ -65,8 +65,9 @@ def list_people(session: Session) -> list[Person]:
     return session.vault.people.all()
 
 
-def update_person(session: Session, email: str, **changes: object) -> Person:
-    person = person_by_email(session, email)
+def update_person(session: Session, who: str, /, **changes: object) -> Person:
+    """Change the fields given (None = leave as is); `who` is the person's current email."""
+    person = person_by_email(session, who)
     clean: dict[str, object] = {}
     for field, value in changes.items():
         if value is None:

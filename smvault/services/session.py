@@ -57,6 +57,7 @@ class Session:
     clock: Clock
     anchor: AnchorFile
     notices: list[str] = field(default_factory=list)
+    closed: bool = False
 
     def now(self) -> datetime:
         return self.clock()
@@ -74,7 +75,10 @@ class Session:
         return self.vault.atomic()
 
     def close(self) -> None:
-        """Move this machine's anchor to the head of the log, then close."""
+        """Move this machine's anchor to the head of the log, then close (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
         try:
             self.anchor.write(self.vault.log.head())
         finally:
