@@ -8,6 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from smvault.domain.errors import InvalidInputError
+from smvault.domain.text import has_control_chars
 
 
 class Level(StrEnum):
@@ -99,14 +100,14 @@ def normalize_platform(value: str) -> str:
 
 def normalize_handle(value: str) -> str:
     handle = value.strip().lstrip("@")
-    if not handle or any(ch.isspace() for ch in handle) or ":" in handle:
-        raise InvalidInputError(f"invalid handle {value!r}: no spaces or ':' allowed")
+    if not handle or any(ch.isspace() for ch in handle) or ":" in handle or has_control_chars(handle):
+        raise InvalidInputError(f"invalid handle {value!r}: no spaces, control characters or ':'")
     return handle
 
 
 def normalize_email(value: str) -> str:
     email = value.strip().lower()
-    if not _EMAIL.match(email):
+    if not _EMAIL.match(email) or has_control_chars(email):
         raise InvalidInputError(f"invalid email address {value!r}")
     return email
 
