@@ -253,7 +253,10 @@ def verify_rows(
         except TypeError:  # body given as str (or not text at all)
             if body.__class__ is not str:
                 break
-            body = body.encode("utf-8")
+            try:
+                body = body.encode("utf-8")
+            except UnicodeEncodeError:
+                break
             if sha256(tag + p + body).digest() != h:
                 break
         if epoch != cur_epoch:
@@ -438,8 +441,13 @@ def check_anchor(
     * no entry, log ends before the anchor -> ``truncated``, naming the first absent entry;
     * no entry, though the log goes past it -> ``missing``, naming ``anchor.seq``;
     * a different hash -> ``rewritten``, naming ``anchor.seq``.
+
+    An anchor at seq 0 (the genesis) has no entry of its own: with ``None`` it always holds;
+    given a hash (the vault's genesis hash) it is compared like any other.
     """
     if hash_at_anchor_seq is None:
+        if anchor.seq == 0:
+            return None
         if last_seq < anchor.seq:
             return LogDamage(
                 last_seq + 1, TRUNCATED, f"the log ends at entry {last_seq}, but an anchor "

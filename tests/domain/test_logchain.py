@@ -423,6 +423,11 @@ def test_check_anchor_cases():
     assert check_anchor(anchor, None, 3).kind == "truncated"
     assert check_anchor(anchor, None, 3).seq == 4
     assert check_anchor(anchor, None, 9).kind == "missing"  # a hole, not a cut tail
+    genesis = link_at(rows, 0)
+    assert check_anchor(genesis, None, 0) is None
+    assert check_anchor(genesis, None, 10) is None
+    assert check_anchor(genesis, genesis.entry_hash, 10) is None
+    assert check_anchor(genesis, genesis_hash("another-vault"), 10).kind == "rewritten"
 
 
 def test_str_bodies_are_accepted():
@@ -432,6 +437,8 @@ def test_str_bodies_are_accepted():
     edited = replace(as_text, 7, (7, as_text[6][1], as_text[6][2].replace("op6", "op7"),
                                   *as_text[6][3:]))
     assert_damage(verify_full(edited), rows, 7, "edited")
+    broken = replace(as_text, 2, (2, as_text[1][1], "\ud800", *as_text[1][3:]))
+    assert_damage(verify_full(broken), rows, 2, "edited")
 
 
 def test_keys_mapping_missing_an_epoch():
