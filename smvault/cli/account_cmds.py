@@ -106,17 +106,18 @@ def account_list(opts: Options, as_json: bool) -> None:
 def account_show(opts: Options, ref: str, as_json: bool) -> None:
     """One account: root of control, what the vault holds (not the values), grants."""
     from smvault.services.accounts import account_detail
+    from smvault.services.grants import in_force_ids
 
     with opts.session() as session:
         d = account_detail(session, ref)
         emails = _emails(session)
-        now = session.now()
+        live = in_force_ids(session, d.grants)
     c = d.credentials
     held = {"password": c.has_password, "password_rotated_at": c.password_rotated_at,
             "totp_seed": c.has_totp_seed, "totp_kind": c.totp_kind,
             "recovery_codes_unused": c.recovery_codes_unused, "recovery_codes_total": c.recovery_codes_total}
     grants = [{"id": g.id, "person": emails.get(g.person_id), "level": g.level,
-               "expires_at": g.expires_at, "in_force": g.active(now)} for g in d.grants]
+               "expires_at": g.expires_at, "in_force": g.id in live} for g in d.grants]
     if as_json:
         emit_json({**account_json(d.account, emails), "vault_holds": held, "grants": grants})
         return

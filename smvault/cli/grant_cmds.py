@@ -52,15 +52,15 @@ def grant_revoke(opts: Options, email: str, ref: str, level: str | None) -> None
 @pass_options
 def grant_list(opts: Options, email, ref, include_inactive, as_json) -> None:
     """List grants in force (or all, with --all)."""
-    from smvault.services.grants import list_grants
+    from smvault.services.grants import in_force_ids, list_grants
 
     with opts.session() as session:
         grants = list_grants(session, email, ref, include_inactive)
+        live = in_force_ids(session, grants)
         emails = {p.id: p.email for p in session.vault.people.all()}
         keys = {a.id: a.key for a in session.vault.accounts.all()}
-        now = session.now()
     rows = [{"id": g.id, "person": emails.get(g.person_id), "account": keys.get(g.account_id),
-             "level": g.level, "expires_at": g.expires_at, "in_force": g.active(now),
+             "level": g.level, "expires_at": g.expires_at, "in_force": g.id in live,
              "revoked_at": g.revoked_at, "reason": g.reason} for g in grants]
     if as_json:
         emit_json(rows)
@@ -94,8 +94,9 @@ def who_can(opts: Options, ref: str, as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    say(f"{result.account.key}: {report.controller_count} people can regain control"
-        + ("" if report.controller_count >= MIN_CONTROLLERS else f"  (BELOW {MIN_CONTROLLERS})"))
+    count = report.controller_count
+    say(f"{result.account.key}: {count} {'person' if count == 1 else 'people'} can regain control"
+        + ("" if count >= MIN_CONTROLLERS else f"  (BELOW {MIN_CONTROLLERS})"))
     for p in paths:
         names = ", ".join(x["email"] for x in p["people"]) or "nobody"
         state = "" if p["usable"] else f"  [incomplete: missing {', '.join(p['missing'])}]"

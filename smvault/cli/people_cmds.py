@@ -66,14 +66,16 @@ def person_list(opts: Options, as_json: bool) -> None:
 @pass_options
 def person_show(opts: Options, email: str, as_json: bool) -> None:
     """A person's grants and what they actually learned (from the log)."""
+    from smvault.services.grants import in_force_ids
     from smvault.services.people import person_detail
 
     with opts.session() as session:
         detail = person_detail(session, email)
-        today, now = session.now().date(), session.now()
+        today = session.now().date()
+        live = in_force_ids(session, detail.grants)
         accounts = {g.account_id: session.vault.accounts.get(g.account_id) for g in detail.grants}
     grants = [{"id": g.id, "account": accounts[g.account_id].key, "level": g.level,
-               "expires_at": g.expires_at, "in_force": g.active(now), "reason": g.reason}
+               "expires_at": g.expires_at, "in_force": g.id in live, "reason": g.reason}
               for g in detail.grants]
     learned = [{"seq": e["seq"], "ts": e["ts"], "action": e["action"], "account": e.get("acct"),
                 "field": e.get("field"), "by_operator": e.get("op")} for e in detail.learned]

@@ -86,11 +86,23 @@ def list_grants(
     elif account_ref:
         grants = grants_repo.of_account(account_by_ref(session, account_ref).id, include_inactive)
     else:
-        grants = grants_repo.all_open()
+        grants = grants_repo.all(include_inactive)
     if account_ref and email:
         account = account_by_ref(session, account_ref)
         grants = [g for g in grants if g.account_id == account.id]
     if not include_inactive:
-        now = session.now()
-        grants = [g for g in grants if g.active(now)]
+        grants = [g for g in grants if in_force(session, g)]
     return grants
+
+
+def in_force(session: Session, grant: Grant, left_ids: set[int] | None = None) -> bool:
+    """Active (not revoked, not expired) and held by someone who has not left."""
+    if left_ids is None:
+        left_ids = session.vault.people.left_ids(session.now().date())
+    return grant.active(session.now()) and grant.person_id not in left_ids
+
+
+def in_force_ids(session: Session, grants: list[Grant]) -> set[int]:
+    """Ids of the grants that work right now (see `in_force`)."""
+    left = session.vault.people.left_ids(session.now().date())
+    return {g.id for g in grants if in_force(session, g, left)}

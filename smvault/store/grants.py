@@ -61,9 +61,11 @@ class Grants:
             sql += " AND revoked_at IS NULL"
         return [_grant(r) for r in self._conn.execute(sql + " ORDER BY person_id, level", (account_id,))]
 
-    def all_open(self) -> list[Grant]:
-        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM grants WHERE revoked_at IS NULL")
-        return [_grant(r) for r in rows]
+    def all(self, include_revoked: bool = False) -> list[Grant]:
+        sql = f"SELECT {_COLUMNS} FROM grants"
+        if not include_revoked:
+            sql += " WHERE revoked_at IS NULL"
+        return [_grant(r) for r in self._conn.execute(sql + " ORDER BY account_id, person_id, level")]
 
     def revoke(self, grant_id: int, operator_id: int, now: str) -> None:
         self._conn.execute(

@@ -131,3 +131,15 @@ def test_user_text_is_printed_without_control_characters(vault):
     out = vault("person", "list").out
     assert evil in out  # literal, as typed
     assert vault("person", "update", "m@example.com", "--name", "a\x1b]52;c;Zm9v\x07b").code == 1
+
+
+def test_grant_list_all_shows_revoked_and_leavers_grants_are_not_in_force(vault):
+    vault("grant", "add", "bob@example.com", "instagram:acme", "--level", "reveal")
+    vault("grant", "revoke", "alice@example.com", "instagram:acme")
+    everything = json.loads(vault("grant", "list", "--all", "--json").out)
+    assert {(g["person"], g["level"], g["revoked_at"] is not None) for g in everything} == {
+        ("alice@example.com", "manage", True), ("bob@example.com", "reveal", False)}
+    vault("person", "leave", "bob@example.com", "--on", "2000-01-01")
+    shown = json.loads(vault("person", "show", "bob@example.com", "--json").out)
+    assert [g["in_force"] for g in shown["grants"]] == [False]
+    assert json.loads(vault("grant", "list", "--json").out) == []
