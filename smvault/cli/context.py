@@ -113,8 +113,10 @@ class Options:
         )
         try:
             yield session
-        finally:
-            session.close()
+        except BaseException:
+            session.close(failing=True)
+            raise
+        session.close()
 
 
 pass_options = click.make_pass_decorator(Options)

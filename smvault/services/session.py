@@ -74,21 +74,28 @@ class Session:
     def atomic(self):
         return self.vault.atomic()
 
-    def close(self) -> None:
-        """Move this machine's anchor to the head of the log, then close (idempotent)."""
+    def close(self, failing: bool = False) -> None:
+        """Move this machine's anchor to the head of the log, then close (idempotent).
+
+        When the command is already failing (`failing`), a failure to move the anchor must
+        not replace the real error: the anchor simply stays where it was.
+        """
         if self.closed:
             return
         self.closed = True
         try:
             self.anchor.write(self.vault.log.head())
+        except Exception:
+            if not failing:
+                raise
         finally:
             self.vault.close()
 
     def __enter__(self) -> Session:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(failing=exc_type is not None)
 
 
 def create_vault(

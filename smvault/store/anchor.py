@@ -13,7 +13,7 @@ from pathlib import Path
 
 from smvault.domain.errors import IntegrityError, UsageError
 from smvault.domain.logchain import ChainLink
-from smvault.store.files import write_atomic
+from smvault.store.files import locked, write_atomic
 
 ANCHOR_DIR_ENV = "SMVAULT_ANCHOR_DIR"
 
@@ -48,14 +48,19 @@ class AnchorFile:
             raise IntegrityError(f"the local anchor {self.path} is damaged") from None
 
     def write(self, link: ChainLink) -> None:
-        previous = self.read_quietly()
-        if previous is not None and previous.seq > link.seq:
-            return  # never move an anchor backwards by accident
-        payload = {"vault_id": self.vault_id, "seq": link.seq, "entry_hash": link.entry_hash.hex()}
-        write_atomic(self.path, json.dumps(payload).encode())
+        # Locked: another process on this machine may be moving the same anchor.
+        with locked(self.path.with_name(self.path.name + ".lock")):
+            previous = self.read_quietly()
+            if previous is not None and previous.seq > link.seq:
+                return  # never move an anchor backwards by accident
+            self._store(link)
 
     def reset(self, link: ChainLink) -> None:
         """Move the anchor to `link` even if backwards (a deliberate, logged restore)."""
+        with locked(self.path.with_name(self.path.name + ".lock")):
+            self._store(link)
+
+    def _store(self, link: ChainLink) -> None:
         payload = {"vault_id": self.vault_id, "seq": link.seq, "entry_hash": link.entry_hash.hex()}
         write_atomic(self.path, json.dumps(payload).encode())
 

@@ -62,16 +62,21 @@ def _probe(conn: Connection, path: Path) -> None:
     except DatabaseError:
         raise IntegrityError(
             f"the vault database {path.name} cannot be decrypted with this vault's key: "
-            "page 1 is damaged, or the file belongs to another vault"
+            "its first page or its schema is damaged, or the file belongs to another vault"
         ) from None
 
 
 def page_integrity_problems(conn: Connection, limit: int = 20) -> list[str]:
     """Pages whose HMAC fails (cipher_integrity_check) plus SQLite's own structural check."""
     problems = [row[0] for row in conn.execute("PRAGMA cipher_integrity_check")][:limit]
-    quick = [row[0] for row in conn.execute(f"PRAGMA quick_check({limit})")]
-    problems += [p for p in quick if p != "ok"]
-    return problems
+    if problems:
+        # SQLite's own check would trip over the same unreadable pages; report what we have.
+        return problems
+    try:
+        quick = [row[0] for row in conn.execute(f"PRAGMA quick_check({limit})")]
+    except DatabaseError as exc:
+        return [f"structural check failed: {exc}"]
+    return [p for p in quick if p != "ok"]
 
 
 class Transactions:

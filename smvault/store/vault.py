@@ -46,7 +46,7 @@ class Vault:
         self.grants = Grants(conn)
         self.secrets = Secrets(conn)
         self.operators = Operators(conn)
-        self.log = AccessLog(conn, self.vault_id)
+        self.log = AccessLog(conn, self.vault_id, self._open_reader)
 
     def __repr__(self) -> str:
         return f"Vault({str(self.directory)!r}, vault_id={self.vault_id!r})"
@@ -107,6 +107,10 @@ class Vault:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.conn.close()
+
+    def _open_reader(self) -> Connection:
+        """Another connection to the same database, for a helper thread that only reads."""
+        return connect(self.directory / DB_FILE, self._key)
 
     def __enter__(self) -> Vault:
         return self
@@ -215,12 +219,22 @@ def translate_database_error(exc: BaseException) -> IntegrityError | None:
     return None
 
 
+def _fresh_keyring(vault: Vault) -> Keyring:
+    """The keyring as on disk now. Callers hold the database write lock, so another
+    process's keyring change has either landed or not started: never build on a stale copy."""
+    if not vault.tx.in_transaction:
+        raise RuntimeError("keyring changes must run inside a database transaction")
+    return keyrings.load(vault.directory)
+
+
 def add_operator_slot(vault: Vault, name: str, passphrase: bytes, profile) -> None:
-    vault.save_keyring(keyrings.with_operator(vault.keyring, name, passphrase, vault._key, profile))
+    current = _fresh_keyring(vault)
+    vault.save_keyring(keyrings.with_operator(current, name, passphrase, vault._key, profile))
 
 
 def change_operator_passphrase(vault: Vault, name: str, old: bytes, new: bytes, profile) -> None:
-    vault.save_keyring(keyrings.with_passphrase(vault.keyring, name, old, new, profile))
+    current = _fresh_keyring(vault)
+    vault.save_keyring(keyrings.with_passphrase(current, name, old, new, profile))
 
 
 def remove_operator_slot(vault: Vault, name: str) -> None:
