@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smvault.domain.control import ControlReport, control_report
+from smvault.domain.control import ControlReport, control_report, controller_ids
 from smvault.domain.models import Account, Person
 from smvault.services.lookup import account_by_ref
 from smvault.services.session import Session
@@ -23,8 +23,7 @@ def who_can(session: Session, ref: str) -> WhoCan:
     vault = session.vault
     account = account_by_ref(session, ref)
     report = control_report(
-        account,
-        vault.secrets.state(account.id),
+        vault.accounts.control_facts(account.id),
         vault.grants.in_force_pairs(account.id, session.ts()),
         vault.operators.person_ids(),
         vault.people.left_ids(session.now().date()),
@@ -36,20 +35,13 @@ def who_can(session: Session, ref: str) -> WhoCan:
 def under_controlled(session: Session, minimum: int = MIN_CONTROLLERS) -> list[tuple[Account, ControlReport]]:
     """Accounts (not retired) that fewer than `minimum` people could regain control of."""
     vault = session.vault
-    states = vault.secrets.states()
-    grants = vault.grants.in_force_by_account(session.ts())
+    grants = vault.grants.path_grants_by_account(session.ts())
     operators = vault.operators.person_ids()
     left = vault.people.left_ids(session.now().date())
-    from smvault.domain.models import AccountStatus, CredentialState
-
-    empty = CredentialState()
-    result = []
-    for account in vault.accounts.all():
-        if account.status is AccountStatus.RETIRED:
-            continue
-        report = control_report(
-            account, states.get(account.id, empty), grants.get(account.id, ()), operators, left
-        )
-        if report.controller_count < minimum:
-            result.append((account, report))
-    return result
+    flagged = []
+    for facts in vault.accounts.all_control_facts():
+        account_grants = grants.get(facts.account_id, ())
+        if len(controller_ids(facts, account_grants, operators, left)) < minimum:
+            flagged.append(control_report(facts, account_grants, operators, left))
+    # Full account records only for the few flagged, not for every account in the vault.
+    return [(vault.accounts.get(r.account_id), r) for r in flagged]

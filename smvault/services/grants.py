@@ -91,18 +91,14 @@ def list_grants(
         account = account_by_ref(session, account_ref)
         grants = [g for g in grants if g.account_id == account.id]
     if not include_inactive:
-        grants = [g for g in grants if in_force(session, g)]
+        live = in_force_ids(session, grants)
+        grants = [g for g in grants if g.id in live]
     return grants
 
 
-def in_force(session: Session, grant: Grant, left_ids: set[int] | None = None) -> bool:
-    """Active (not revoked, not expired) and held by someone who has not left."""
-    if left_ids is None:
-        left_ids = session.vault.people.left_ids(session.now().date())
-    return grant.active(session.now()) and grant.person_id not in left_ids
-
-
 def in_force_ids(session: Session, grants: list[Grant]) -> set[int]:
-    """Ids of the grants that work right now (see `in_force`)."""
+    """Ids of the grants that work right now: active (not revoked, not expired) and held by
+    someone who has not left. Leavers are looked up once, however many grants."""
     left = session.vault.people.left_ids(session.now().date())
-    return {g.id for g in grants if in_force(session, g, left)}
+    now = session.now()
+    return {g.id for g in grants if g.active(now) and g.person_id not in left}

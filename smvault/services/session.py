@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -116,6 +115,8 @@ def create_vault(
     # the operator can correct later with `person update`.
     email = normalize_email(email) if email else f"{operator_name.lower()}@operator.invalid"
     now = timestamp(clock())
+    import uuid  # creation only: keeps `platform` off every command's start-up
+
     vault_id = str(uuid.uuid4())
     key = os.urandom(32)
     keyring = keyrings.with_operator(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from smvault.domain.control import ControlFacts
 from smvault.domain.models import ACCOUNT_EDITABLE, Account, AccountStatus, MfaMethod
 from smvault.store.connection import Connection
 
@@ -58,3 +59,20 @@ class Accounts:
             values = [_db_value(v) for v in changes.values()]
             self._conn.execute(f"UPDATE accounts SET {sets} WHERE id = ?", [*values, account_id])
         return self.get(account_id)
+
+    # One query for every fact the control rule needs (domain.control.ControlFacts order).
+    _CONTROL_FACTS = """
+        SELECT a.id, a.login_id, a.mfa, a.recovery_email_controller_id,
+               a.recovery_phone_controller_id, a.totp_holder_id,
+               EXISTS (SELECT 1 FROM passwords p WHERE p.account_id = a.id),
+               EXISTS (SELECT 1 FROM totp_secrets t WHERE t.account_id = a.id),
+               (SELECT count(*) FROM recovery_codes r WHERE r.account_id = a.id AND r.used_at IS NULL)
+        FROM accounts a"""
+
+    def control_facts(self, account_id: int) -> ControlFacts | None:
+        row = self._conn.execute(self._CONTROL_FACTS + " WHERE a.id = ?", (account_id,)).fetchone()
+        return ControlFacts._make(row) if row else None
+
+    def all_control_facts(self, exclude_status: str = "retired") -> list[ControlFacts]:
+        rows = self._conn.execute(self._CONTROL_FACTS + " WHERE a.status != ?", (exclude_status,))
+        return list(map(ControlFacts._make, rows))

@@ -81,10 +81,17 @@ class Grants:
             (account_id, now),
         ).fetchall()
 
-    def in_force_by_account(self, now: str) -> dict[int, list[tuple[int, str]]]:
+    def path_grants_by_account(self, now: str) -> dict[int, list[tuple[int, str]]]:
+        """Grants in force that can put someone on a control path: platform-admin, and
+        reveal/manage held by a current operator (nobody else can use the vault path).
+        A plain table scan (+revoked_at) beats walking the partial index for every row."""
         by_account: dict[int, list[tuple[int, str]]] = {}
         for account_id, person_id, level in self._conn.execute(
-            f"SELECT account_id, person_id, level FROM grants WHERE {self._IN_FORCE}", (now,)
+            "SELECT account_id, person_id, level FROM grants "
+            "WHERE +revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND ("
+            " level = 'platform-admin' OR (level IN ('reveal', 'manage') AND person_id IN"
+            " (SELECT person_id FROM operators WHERE removed_at IS NULL)))",
+            (now,),
         ):
             by_account.setdefault(account_id, []).append((person_id, level))
         return by_account

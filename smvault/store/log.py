@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from smvault.domain.logchain import (
@@ -17,10 +17,8 @@ from smvault.domain.logchain import (
     verify_rows,
 )
 from smvault.store.connection import Connection
-from smvault.store.prefetch import prefetched_rows
 
 _FETCH = 4096
-_PREFETCH_FROM = 20_000  # below this, a second connection costs more than it saves
 _ROWS_SQL = (
     "SELECT seq, prev_hash, body, entry_hash, mac, key_epoch FROM log WHERE seq > ? ORDER BY seq"
 )
@@ -29,12 +27,9 @@ _ROWS_SQL = (
 class AccessLog:
     """Append-only access log over one connection. Appends must run inside a transaction."""
 
-    def __init__(
-        self, conn: Connection, vault_id: str, open_reader: Callable[[], Connection] | None = None
-    ) -> None:
+    def __init__(self, conn: Connection, vault_id: str) -> None:
         self._conn = conn
         self._genesis = ChainLink(0, genesis_hash(vault_id))
-        self._open_reader = open_reader  # a second connection for pipelined verification
 
     @property
     def genesis(self) -> ChainLink:
@@ -94,19 +89,10 @@ class AccessLog:
             conn.text_factory = previous
 
     def verify(self, start: ChainLink | None = None) -> VerifyResult:
-        """Stream the chain from `start` (default: genesis) to the head; never loads it whole.
-
-        Long runs are read by a helper thread on its own connection (see prefetch); short
-        ones, like the few entries an unlock checks, on this connection.
-        """
+        """Stream the chain from `start` (default: genesis) to the head; never loads it whole."""
         start = start or self._genesis
-        pending = self.head().seq - start.seq
-        if self._open_reader is not None and pending > _PREFETCH_FROM:
-            rows = prefetched_rows(self._open_reader, _ROWS_SQL, (start.seq,))
-        else:
-            rows = self.raw_rows(start.seq)
         return verify_rows(
-            rows,
+            self.raw_rows(start.seq),
             start=start,
             keys=self.keys(),
             expected_first_seq=start.seq + 1,

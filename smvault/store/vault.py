@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tarfile
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from smvault.domain.errors import ConflictError, IntegrityError, NotFoundError, UsageError
@@ -46,7 +43,7 @@ class Vault:
         self.grants = Grants(conn)
         self.secrets = Secrets(conn)
         self.operators = Operators(conn)
-        self.log = AccessLog(conn, self.vault_id, self._open_reader)
+        self.log = AccessLog(conn, self.vault_id)
 
     def __repr__(self) -> str:
         return f"Vault({str(self.directory)!r}, vault_id={self.vault_id!r})"
@@ -108,10 +105,6 @@ class Vault:
         with contextlib.suppress(Exception):
             self.conn.close()
 
-    def _open_reader(self) -> Connection:
-        """Another connection to the same database, for a helper thread that only reads."""
-        return connect(self.directory / DB_FILE, self._key)
-
     def __enter__(self) -> Vault:
         return self
 
@@ -159,6 +152,9 @@ class Vault:
 
     def write_backup(self, target: Path) -> None:
         """One file (tar) with the keyring and an exported database; atomic at `target`."""
+        import tarfile  # backups only: kept off the start-up path of every command
+        import tempfile
+
         target = target.resolve()
         if target.is_dir():
             raise UsageError(f"{target} is a directory: give a file name for the backup")
@@ -179,6 +175,8 @@ class Vault:
 
 def unpack_backup(backup: Path, directory: Path) -> None:
     """Extract a backup file into a new, empty vault directory."""
+    import tarfile
+
     if directory.exists() and any(directory.iterdir()):
         raise ConflictError(f"{directory} is not empty: restore into a new directory")
     try:

@@ -91,3 +91,24 @@ def test_under_controlled_lists_accounts_below_two(session):
     accounts.add_account(session, "x", "retired-one", status="retired")
     flagged = {a.key for a, _ in control.under_controlled(session)}
     assert "youtube:acme" in flagged and "x:healthy" not in flagged and "x:retired-one" not in flagged
+
+
+def test_all_accounts_check_agrees_with_who_can_on_the_demo(tmp_path, clock):
+    """The bulk check reads leaner facts; it must flag exactly what who-can would."""
+    from smvault.services.demo import DEMO_OPERATOR, DEMO_PASSPHRASE, build_demo
+    from smvault.services.session import unlock
+
+    build_demo(tmp_path / "demo", clock=clock)
+    s = unlock(tmp_path / "demo", DEMO_OPERATOR, DEMO_PASSPHRASE.encode(), clock=clock)
+    try:
+        bulk = {a.key: r.controller_count for a, r in control.under_controlled(s)}
+        one_by_one = {}
+        for account in accounts.list_accounts(s):
+            if account.status.value == "retired":
+                continue
+            count = control.who_can(s, account.key).report.controller_count
+            if count < control.MIN_CONTROLLERS:
+                one_by_one[account.key] = count
+        assert bulk == one_by_one and bulk
+    finally:
+        s.close()
