@@ -96,25 +96,3 @@ class Secrets:
             recovery_codes_total=total,
             recovery_codes_unused=unused,
         )
-
-    def states(self, account_ids: list[int] | None = None) -> dict[int, CredentialState]:
-        """Credential presence for many accounts in three queries (no values read)."""
-        result: dict[int, dict] = {}
-
-        def slot(aid: int) -> dict:
-            return result.setdefault(aid, {})
-
-        for aid, rotated in self._conn.execute("SELECT account_id, rotated_at FROM passwords"):
-            slot(aid).update(has_password=True, password_rotated_at=ts_or_none(rotated))
-        for aid, kind in self._conn.execute("SELECT account_id, kind FROM totp_secrets"):
-            slot(aid).update(has_totp_seed=True, totp_kind=kind)
-        for aid, total, unused in self._conn.execute(
-            "SELECT account_id, count(*), sum(used_at IS NULL) FROM recovery_codes GROUP BY account_id"
-        ):
-            slot(aid).update(recovery_codes_total=total, recovery_codes_unused=unused or 0)
-        wanted = set(account_ids) if account_ids is not None else None
-        return {
-            aid: CredentialState(**fields)
-            for aid, fields in result.items()
-            if wanted is None or aid in wanted
-        }
