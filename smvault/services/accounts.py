@@ -17,7 +17,7 @@ from smvault.domain.models import (
     parse_tier,
 )
 from smvault.services.lookup import account_by_ref, person_by_email
-from smvault.services.people import _text
+from smvault.services.inputs import clean_text
 from smvault.services.session import Session
 
 # Fields given as a person's email and stored as that person's id.
@@ -60,7 +60,7 @@ def _parse_fields(session: Session, raw: dict[str, object], clear: tuple[str, ..
         elif name == "recovery_email":
             fields["recovery_email"] = normalize_email(str(value))
         elif name in _TEXT_FIELDS:
-            fields[name] = _text(str(value), name.replace("_", "-"))
+            fields[name] = clean_text(str(value), name.replace("_", "-"))
         else:
             raise InvalidInputError(f"unknown account field {name!r}")
     for name in clear:

@@ -8,7 +8,7 @@ from smvault.domain.clock import timestamp
 from smvault.domain.errors import ConflictError, InvalidInputError, NotFoundError, PolicyError
 from smvault.domain.models import Grant, Level, PersonStatus
 from smvault.services.lookup import account_by_ref, person_by_email
-from smvault.services.people import _text
+from smvault.services.inputs import clean_text
 from smvault.services.policy import require_manage
 from smvault.services.session import Session
 
@@ -32,7 +32,7 @@ def add_grant(
     person = person_by_email(session, email)
     account = account_by_ref(session, account_ref)
     lvl = parse_level(level)
-    reason = _text(reason, "reason")
+    reason = clean_text(reason, "reason")
     if person.status(session.now().date()) is PersonStatus.LEFT:
         raise PolicyError(f"{person.email} has left: no new grants")
     if expires_at is not None and expires_at <= session.now():

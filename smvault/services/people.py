@@ -7,26 +7,11 @@ from datetime import date
 
 from smvault.domain.errors import ConflictError, InvalidInputError
 from smvault.domain.models import Grant, Person, PersonType, normalize_email
-from smvault.domain.text import has_control_chars
+from smvault.services.inputs import clean_text
 from smvault.services.lookup import person_by_email
 from smvault.services.session import Session
 
 DISCLOSURE_ACTIONS = ("secret.reveal", "secret.copy", "totp.code", "totp.qr", "secret.recovery-code.use")
-
-
-def _text(value: str | None, field: str, required: bool = False) -> str | None:
-    if value is None:
-        if required:
-            raise InvalidInputError(f"{field} is required")
-        return None
-    value = value.strip()
-    if has_control_chars(value):
-        raise InvalidInputError(f"{field} contains control characters")
-    if required and not value:
-        raise InvalidInputError(f"{field} must not be empty")
-    if len(value) > 500:
-        raise InvalidInputError(f"{field} is longer than 500 characters")
-    return value or None
 
 
 def _person_type(value: str | PersonType) -> PersonType:
@@ -48,13 +33,13 @@ def add_person(
     manager_email: str | None = None,
 ) -> Person:
     email = normalize_email(email)
-    name = _text(name, "name", required=True)
+    name = clean_text(name, "name", required=True)
     manager = person_by_email(session, manager_email) if manager_email else None
     with session.atomic():
         if session.vault.people.by_email(email):
             raise ConflictError(f"a person with email {email} already exists")
         person = session.vault.people.add(
-            name, email, _text(team, "team"), _text(region, "region"), _person_type(type_),
+            name, email, clean_text(team, "team"), clean_text(region, "region"), _person_type(type_),
             manager.id if manager else None, session.ts(),
         )
         session.record("person.add", person=person.id, detail={"email": email})
@@ -79,7 +64,7 @@ def update_person(session: Session, who: str, /, **changes: object) -> Person:
         elif field == "manager":
             clean["manager_id"] = person_by_email(session, str(value)).id
         elif field in ("name", "team", "region"):
-            clean[field] = _text(str(value), field, required=field == "name")
+            clean[field] = clean_text(str(value), field, required=field == "name")
         else:
             raise InvalidInputError(f"unknown person field {field!r}")
     if not clean:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,7 +55,6 @@ class Session:
     person: Person
     clock: Clock
     anchor: AnchorFile
-    notices: list[str] = field(default_factory=list)
     closed: bool = False
 
     def now(self) -> datetime:
@@ -219,4 +218,6 @@ def log_unlock(session: Session) -> None:
             )
         session.record("vault.unlock")
     failures.clear(directory)
+    # Anchor what was just verified now, not only at close: a command killed half way
+    # must still leave this machine knowing the log reached this far.
     session.anchor.write(session.vault.log.head())

@@ -13,7 +13,3 @@ def ts_or_none(value: str | None) -> datetime | None:
 
 def date_or_none(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
-
-
-def columns(cursor) -> list[str]:
-    return [d[0] for d in cursor.description]
