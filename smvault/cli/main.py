@@ -29,10 +29,17 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 @click.pass_context
 def cli(ctx: click.Context, vault: Path | None, operator: str | None, passphrase_file: str | None) -> None:
     """smvault keeps a company's social-media accounts under control: who can get into which
-    account, the secrets that open them, and a tamper-evident log of every time one is used."""
+    account, the secrets that open them, and a tamper-evident log of every time one is used.
+
+    With no command, on a terminal, smvault opens its terminal UI."""
     ctx.obj = Options(vault, operator, passphrase_file)
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        from smvault.cli.ui_cmds import on_terminal, open_tui
+
+        if on_terminal():
+            open_tui(ctx.obj)
+        else:
+            click.echo(ctx.get_help())
 
 
 def _register() -> None:
@@ -43,10 +50,12 @@ def _register() -> None:
         operator_cmds,
         people_cmds,
         secret_cmds,
+        ui_cmds,
         vault_cmds,
     )
 
-    for module in (vault_cmds, operator_cmds, people_cmds, account_cmds, secret_cmds, grant_cmds, log_cmds):
+    for module in (ui_cmds, vault_cmds, operator_cmds, people_cmds, account_cmds, secret_cmds, grant_cmds,
+                   log_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -64,21 +64,31 @@ def restore(opts: Options, file: Path, target: Path) -> None:
 
 @click.command()
 @click.option("--vault", "target", type=click.Path(path_type=Path), help="Where to build the demo vault.")
+@click.option("--no-open", is_flag=True, help="Only build it: do not open the terminal UI.")
 @json_option
 @pass_options
-def demo(opts: Options, target: Path | None, as_json: bool) -> None:
-    """Build a realistic demo vault and print how to open it."""
+def demo(opts: Options, target: Path | None, no_open: bool, as_json: bool) -> None:
+    """Build (or reuse) a realistic demo vault, print its passphrase, and open it in the UI."""
     from smvault.services.demo import DEMO_OPERATOR, DEMO_PASSPHRASE, build_demo
 
     directory = target or opts.vault or Path("smvault-demo")
-    summary = build_demo(directory, anchor_dir=opts.anchor_dir)
+    reused = (directory / "keyring.json").exists()
+    summary = {} if reused else build_demo(directory, anchor_dir=opts.anchor_dir)
     if as_json:
-        emit_json({"vault": str(directory), "operator": DEMO_OPERATOR, "passphrase": DEMO_PASSPHRASE, **summary})
+        emit_json({"vault": str(directory), "operator": DEMO_OPERATOR, "passphrase": DEMO_PASSPHRASE,
+                   "reused": reused, **summary})
         return
-    say(f"Demo vault: {directory}")
+    say(f"Demo vault: {directory}" + ("  (reused: delete it to rebuild with today's dates)" if reused else ""))
     say(f"Operator:   {DEMO_OPERATOR}")
     say(f"Passphrase: {DEMO_PASSPHRASE}   (demo only: never use a published passphrase)")
-    say(", ".join(f"{k}: {v}" for k, v in summary.items()))
+    if summary:
+        say(", ".join(f"{k}: {v}" for k, v in summary.items()))
+    from smvault.cli.ui_cmds import on_terminal, open_tui
+
+    if not no_open and on_terminal():
+        opts.vault = directory
+        open_tui(opts, operator=DEMO_OPERATOR,
+                 hint=f"Demo passphrase: {DEMO_PASSPHRASE}  (published: it only opens the demo)")
 
 
 COMMANDS = [init, backup, restore, demo]

@@ -201,4 +201,9 @@ def test_cli_demo_prints_the_passphrase_and_summary(tmp_path):
     for key in ("people", "accounts", "grants", "log_entries", "below_two_controllers"):
         assert isinstance(data[key], int) and data[key] > 0
     again = smvault_process("demo", "--vault", str(directory))
-    assert again.code == 1 and "not empty" in again.err
+    assert again.code == 0 and "reused" in again.out and DEMO_PASSPHRASE in again.out
+    other = tmp_path / "not-a-vault"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    refused = smvault_process("demo", "--vault", str(other))
+    assert refused.code == 1 and "not empty" in refused.err

@@ -1,0 +1,80 @@
+"""Every user command, defined once: bindings, footer, command palette and help come from here.
+
+A command belongs to a scope (the app, the main screen, or one view); `bindings(scope)` turns
+that scope's commands into Textual bindings with stable ids, so keys can be remapped by id
+and the footer, palette and help can never drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Command:
+    id: str  # stable id, e.g. "account.reveal"
+    key: str  # Textual key name(s), comma separated
+    action: str  # action name on the scope's node, without "action_"
+    title: str  # short name: footer and palette
+    help: str  # one sentence: tooltip, palette help and help screen
+    scope: str
+    show: bool = True  # in the footer
+    key_display: str | None = None
+    priority: bool = False
+
+
+COMMANDS: tuple[Command, ...] = (
+    # The whole app.
+    Command("app.lock", "ctrl+l", "lock", "Lock", "Lock the vault now: every revealed value is dropped.", "app", priority=True),
+    Command("app.help", "f1,question_mark", "help", "Help", "Show every key and command.", "app", key_display="?"),
+    Command("app.quit", "ctrl+q", "quit", "Quit", "Clear the clipboard, lock the vault and quit.", "app", priority=True),
+    # The main screen: moving between views.
+    Command("main.dashboard", "1", "show_view('dashboard')", "Dashboard", "Counts and the risks that matter.", "main"),
+    Command("main.accounts", "2", "show_view('accounts')", "Accounts", "Every account, its root of control and secrets.", "main"),
+    Command("main.people", "3", "show_view('people')", "People", "Everyone holding access, and what they learned.", "main"),
+    Command("main.log", "4", "show_view('log')", "Log", "The access log: live tail, filters, verify chain.", "main"),
+    Command("main.filter", "slash", "filter", "Filter", "Filter the current table as you type.", "main", key_display="/"),
+    # Accounts view.
+    Command("account.reveal", "r", "reveal", "Reveal", "Reveal the password (logged; hides itself after a while).", "accounts"),
+    Command("account.copy", "c", "copy_password", "Copy pw", "Copy the password to the clipboard (logged; cleared after a while).", "accounts"),
+    Command("account.code", "t", "code", "Code", "Show the live TOTP code with its countdown (each code is logged).", "accounts"),
+    Command("account.copy_code", "y", "copy_code", "Copy code", "Copy the current TOTP code to the clipboard (logged).", "accounts"),
+    Command("account.qr", "e", "qr", "QR", "Show the TOTP seed as a QR code to enrol a new phone (logged).", "accounts"),
+    Command("account.recovery", "u", "use_recovery_code", "Use code", "Hand out one recovery code and mark it used (logged).", "accounts"),
+    Command("account.grant", "g", "add_grant", "Grant", "Give someone access to this account.", "accounts"),
+    Command("account.revoke", "x", "revoke_grant", "Revoke", "Revoke someone's access to this account.", "accounts"),
+    Command("account.hide", "h", "hide", "Hide", "Hide every revealed value now.", "accounts"),
+    Command("account.sort", "s", "sort", "Sort", "Sort by the next column (press again to move on).", "accounts"),
+    Command("account.reverse", "S", "reverse", "Reverse", "Reverse the sort order.", "accounts", show=False),
+    # People view.
+    Command("person.grant", "g", "add_grant", "Grant", "Give this person access to an account.", "people"),
+    Command("person.leaving", "m", "mark_leaving", "Leaving", "Record this person's leaving date.", "people"),
+    Command("person.sort", "s", "sort", "Sort", "Sort by the next column.", "people"),
+    # Log view.
+    Command("log.verify", "v", "verify", "Verify", "Verify the whole hash chain, every MAC and every page.", "log"),
+    Command("log.follow", "f", "follow", "Follow", "Start or stop following new entries live.", "log"),
+)
+
+SCOPE_TITLES = {"app": "Everywhere", "main": "Main screen", "accounts": "Accounts", "people": "People",
+                "log": "Access log"}
+
+
+def in_scope(scope: str) -> tuple[Command, ...]:
+    return tuple(c for c in COMMANDS if c.scope == scope)
+
+
+def by_id(command_id: str) -> Command:
+    for command in COMMANDS:
+        if command.id == command_id:
+            return command
+    raise KeyError(command_id)
+
+
+def bindings(scope: str) -> list[Binding]:
+    return [
+        Binding(c.key, c.action, c.title, show=c.show, key_display=c.key_display, priority=c.priority,
+                tooltip=c.help, id=c.id)
+        for c in in_scope(scope)
+    ]

@@ -1,0 +1,104 @@
+"""The unlocked vault: dashboard, accounts, people and log as tabs, with a status line."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual import on
+from textual.app import ComposeResult
+from textual.dom import DOMNode
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from smvault.ui.commands import bindings
+from smvault.ui.messages import ShowAccount, ShowPerson, VaultChanged
+from smvault.ui.views.accounts import AccountsView
+from smvault.ui.views.base import View
+from smvault.ui.views.dashboard import DashboardView
+from smvault.ui.views.log import LogView
+from smvault.ui.views.people import PeopleView
+
+VIEWS = ("dashboard", "accounts", "people", "log")
+
+
+class StatusLine(Static):
+    """Who is unlocked, and what the clipboard holds until when (never the value)."""
+
+    def on_clock(self, now: datetime) -> None:
+        app = self.app
+        parts = [f"smvault · operator {app.vault.operator_name}"]  # type: ignore[attr-defined]
+        if app.clipboard_what and app.clipboard_clears_at:  # type: ignore[attr-defined]
+            left = max(0, int((app.clipboard_clears_at - now).total_seconds()))  # type: ignore[attr-defined]
+            parts.append(f"clipboard: {app.clipboard_what} · clears in {left} s")  # type: ignore[attr-defined]
+        parts.append(f"{now:%Y-%m-%d %H:%M:%S} UTC")
+        self.update(" · ".join(parts))
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = bindings("main")
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status", classes="ticks", markup=False)
+        with TabbedContent(initial="tab-dashboard", id="tabs"):
+            with TabPane("Dashboard", id="tab-dashboard"):
+                yield DashboardView(id="dashboard")
+            with TabPane("Accounts", id="tab-accounts"):
+                yield AccountsView(id="accounts")
+            with TabPane("People", id="tab-people"):
+                yield PeopleView(id="people")
+            with TabPane("Log", id="tab-log"):
+                yield LogView(id="log")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.query_one(StatusLine).on_clock(self.app.clock())  # type: ignore[attr-defined]
+        await self.show_view("dashboard")
+
+    def view(self, name: str) -> View:
+        return self.query_one(f"#{name}", View)
+
+    @property
+    def active_view(self) -> View:
+        active = self.query_one(TabbedContent).active or "tab-dashboard"
+        return self.view(active.removeprefix("tab-"))
+
+    def command_scopes(self) -> dict[str, DOMNode]:
+        view = self.active_view
+        return {"main": self, view.scope: view}
+
+    async def show_view(self, name: str) -> View:
+        self.query_one(TabbedContent).active = f"tab-{name}"
+        view = self.view(name)
+        await view.ensure_loaded()
+        view.focus_default()
+        return view
+
+    async def action_show_view(self, name: str) -> None:
+        if name in VIEWS:
+            await self.show_view(name)
+
+    def action_filter(self) -> None:
+        self.active_view.focus_filter()
+
+    @on(TabbedContent.TabActivated)
+    async def tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        name = (event.pane.id or "").removeprefix("tab-")
+        if name in VIEWS:
+            await self.view(name).ensure_loaded()
+
+    @on(ShowAccount)
+    async def show_account(self, message: ShowAccount) -> None:
+        view = await self.show_view("accounts")
+        await view.show_account(message.key)  # type: ignore[attr-defined]
+
+    @on(ShowPerson)
+    async def show_person(self, message: ShowPerson) -> None:
+        view = await self.show_view("people")
+        await view.show_person(message.email)  # type: ignore[attr-defined]
+
+    @on(VaultChanged)
+    def vault_changed(self, message: VaultChanged) -> None:
+        for name in VIEWS:
+            view = self.view(name)
+            if view is not message.source and view.loaded:
+                view.stale = True

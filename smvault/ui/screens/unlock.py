@@ -1,0 +1,133 @@
+"""Unlock: pick the operator, type the passphrase; Argon2 runs off the event loop."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Center, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Select, Static
+
+from smvault.domain.errors import (
+    AuthenticationError,
+    IntegrityError,
+    SmvaultError,
+    UnknownOperatorError,
+)
+from smvault.services import logs
+from smvault.services.session import log_unlock
+from smvault.services.vaults import operator_names
+from smvault.ui.literal import literal
+
+
+class UnlockScreen(Screen[None]):
+    busy: reactive[bool] = reactive(False)
+
+    def compose(self) -> ComposeResult:
+        app = self.app
+        directory = app.vault.directory  # type: ignore[attr-defined]
+        try:
+            names = operator_names(directory)
+        except SmvaultError:
+            names = []
+        hint = app.operator_hint  # type: ignore[attr-defined]
+        default = hint if hint in names else (names[0] if names else Select.BLANK)
+        with Center():
+            with Vertical(id="unlock-box"):
+                yield Label("smvault", classes="dialog-title")
+                yield Static(literal(f"Vault: {directory}"), classes="dim")
+                if app.lock_reason:  # type: ignore[attr-defined]
+                    yield Static(literal(app.lock_reason), id="lock-reason", classes="notice")  # type: ignore[attr-defined]
+                yield Label("Operator")
+                yield Select([(name, name) for name in names], value=default, allow_blank=False,
+                             id="operator") if names else Static("this vault has no operators", classes="error")
+                yield Label("Passphrase")
+                yield Input(password=True, placeholder="passphrase", id="passphrase")
+                if app.unlock_hint:  # type: ignore[attr-defined]
+                    yield Static(literal(app.unlock_hint), id="hint", classes="dim")  # type: ignore[attr-defined]
+                yield Static("", id="unlock-error", classes="error")
+                yield LoadingIndicator(id="unlock-busy")
+                yield Button("Unlock", id="unlock", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#passphrase", Input).focus()
+        self.query_one("#unlock-busy").display = False
+
+    def watch_busy(self, busy: bool) -> None:
+        self.query_one("#unlock-busy").display = busy
+        self.query_one("#unlock", Button).disabled = busy
+        self.query_one("#passphrase", Input).disabled = busy
+        if busy:
+            self.query_one("#unlock-error", Static).update("Deriving the key (Argon2id)…")
+
+    @on(Input.Submitted, "#passphrase")
+    @on(Button.Pressed, "#unlock")
+    def submit(self) -> None:
+        if self.busy:
+            return
+        field = self.query_one("#passphrase", Input)
+        passphrase = field.value.encode()
+        field.value = ""
+        select = self.query("#operator")
+        if not select:
+            return
+        operator = select.first(Select).value
+        if not passphrase:
+            self.show_error("Type the passphrase first.")
+            return
+        self.unlock(str(operator), passphrase)
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#unlock-error", Static).update(literal(message, placeholder=""))
+        self.query_one("#passphrase", Input).focus()
+
+    @work(exclusive=True, group="unlock", exit_on_error=False)
+    async def unlock(self, operator: str, passphrase: bytes) -> None:
+        app = self.app
+        self.busy = True
+        try:
+            await app.vault.unlock(operator, passphrase)  # type: ignore[attr-defined]
+        except UnknownOperatorError as exc:
+            self.busy = False
+            self.show_error(str(exc))
+            return
+        except AuthenticationError:
+            self.busy = False
+            self.show_error(f"Wrong passphrase for {operator} (or a damaged key slot). "
+                            "This failed attempt is recorded and goes into the access log at the next unlock.")
+            return
+        except IntegrityError as exc:
+            self.busy = False
+            self.show_error("")
+            await self.integrity_alert(str(exc), operator, passphrase)
+            return
+        except Exception as exc:  # noqa: BLE001 - shown inline, never a traceback
+            self.busy = False
+            app.show_error(exc)  # type: ignore[attr-defined]
+            self.show_error("Not unlocked.")
+            return
+        app.show_main()  # type: ignore[attr-defined]
+
+    async def integrity_alert(self, message: str, operator: str, passphrase: bytes) -> None:
+        from smvault.ui.dialogs.alert import IntegrityAlert
+
+        anchor_problem = "older copy" in message or "cut or rewritten" in message
+        reason = await self.app.push_screen_wait(IntegrityAlert(message, can_reanchor=anchor_problem))
+        if reason is None:
+            self.show_error("Still locked: the vault failed its integrity check.")
+            return
+        app = self.app
+        self.busy = True
+        try:
+            await app.vault.unlock(operator, passphrase, check=False)  # type: ignore[attr-defined]
+            await app.vault.call(logs.reanchor, reason)  # type: ignore[attr-defined]
+            await app.vault.call(log_unlock)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001
+            await app.vault.lock()  # type: ignore[attr-defined]
+            self.busy = False
+            app.show_error(exc)  # type: ignore[attr-defined]
+            self.show_error("Not unlocked.")
+            return
+        app.show_main()  # type: ignore[attr-defined]
