@@ -326,12 +326,14 @@ def to_otpauth_uri(params: OtpParams) -> str:
         label = f"{quote(params.issuer, safe='')}:{label}"
     elif params.label and ":" in params.label:
         label = f":{label}"  # empty prefix, so the label's own ':' is not read as a separator
+    # The Key URI Format's defaults (SHA1, 6 digits, 30 s) are left out: a shorter URI makes a
+    # smaller QR code, which still fits an 80x24 terminal.
     query = [
         ("secret", encode_base32_secret(params.secret)),
         ("issuer", params.issuer),
-        ("algorithm", params.algorithm),
-        ("digits", str(params.digits)),
-        ("period", str(params.period)),
+        ("algorithm", params.algorithm if params.algorithm != "SHA1" else None),
+        ("digits", str(params.digits) if params.digits != 6 else None),
+        ("period", str(params.period) if params.period != 30 else None),
         ("counter", str(params.counter) if params.kind == "hotp" else None),
         ("encoder", "steam" if params.kind == "steam" else None),
     ]
