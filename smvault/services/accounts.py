@@ -16,8 +16,9 @@ from smvault.domain.models import (
     normalize_platform,
     parse_tier,
 )
-from smvault.services.lookup import account_by_ref, person_by_email
+from smvault.services.control import controller_counts
 from smvault.services.inputs import clean_text
+from smvault.services.lookup import account_by_ref, person_by_email
 from smvault.services.session import Session
 
 # Fields given as a person's email and stored as that person's id.
@@ -116,3 +117,47 @@ def account_detail(session: Session, ref: str) -> AccountDetail:
         session.vault.secrets.state(account.id),
         session.vault.grants.of_account(account.id),
     )
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """One line of the accounts table: plain strings ("" for unset), no secret state."""
+
+    id: int
+    key: str
+    platform: str
+    handle: str
+    brand: str
+    region: str
+    tier: int
+    owner: str  # the owner's name, "" when none
+    mfa: str
+    controllers: int  # people able to regain control (services.control.controller_counts)
+    status: str
+
+
+_ROW_COLUMNS = ("platform", "handle", "brand", "region", "tier", "owner_id", "mfa", "status")
+
+
+def account_rows(session: Session) -> list[AccountRow]:
+    """Every account (retired ones too), ordered by key as `account list` orders them
+    (platform, then handle ignoring case). A handful of queries, whatever the vault's size."""
+    labels = session.vault.people.labels()
+    counts = controller_counts(session)
+    return [
+        AccountRow(
+            id=account_id,
+            key=f"{platform}:{handle}",
+            platform=platform,
+            handle=handle,
+            brand=brand or "",
+            region=region or "",
+            tier=tier,
+            owner=labels[owner_id][0] if owner_id in labels else "",
+            mfa=mfa,
+            controllers=counts.get(account_id, 0),
+            status=status,
+        )
+        for account_id, platform, handle, brand, region, tier, owner_id, mfa, status
+        in session.vault.accounts.column_rows(_ROW_COLUMNS)
+    ]

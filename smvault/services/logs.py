@@ -21,6 +21,47 @@ def tail(session: Session, limit: int = 20, account_ref: str | None = None) -> l
     return list(reversed(entries))
 
 
+def search(
+    session: Session,
+    *,
+    actor: str | None = None,
+    account_ref: str | None = None,
+    action: str | None = None,
+    limit: int = 200,
+) -> list[dict]:
+    """Entries matching every filter given, newest first, at most `limit`.
+
+    `actor` is an operator name (exact, ignoring case); `action` a prefix ("secret." finds
+    "secret.reveal" and "secret.copy"); `account_ref` PLATFORM:HANDLE or an id.
+    """
+    if limit < 1:
+        raise UsageError("the limit must be at least 1")
+    account_id = None
+    if account_ref and account_ref.strip():
+        from smvault.services.lookup import account_by_ref
+
+        account_id = account_by_ref(session, account_ref).id
+    return session.vault.log.entries(
+        limit=limit,
+        account_id=account_id,
+        operator=(actor or "").strip() or None,
+        action_prefix=(action or "").strip() or None,
+    )
+
+
+def head_seq(session: Session) -> int:
+    """The sequence number of the newest entry (0 for an empty log)."""
+    return session.vault.log.head().seq
+
+
+def since(session: Session, seq: int, limit: int = 500) -> list[dict]:
+    """Entries after `seq`, oldest first, at most `limit`: a live tail polls with the last
+    seq it showed."""
+    if limit < 1:
+        raise UsageError("the limit must be at least 1")
+    return session.vault.log.entries(after_seq=seq, limit=limit, newest_first=False)
+
+
 @dataclass(frozen=True)
 class VerifyReport:
     checked: int
@@ -34,10 +75,11 @@ class VerifyReport:
         return self.damage is None and not self.page_problems
 
 
-def verify(session: Session, pages: bool = True) -> VerifyReport:
+def verify(session: Session, pages: bool = True, record_unlock: bool = True) -> VerifyReport:
     """Full chain from genesis, this machine's anchor, and (with `pages`) every page's HMAC.
 
-    Runs on a session opened without checks; when all is well the unlock is logged after.
+    The CLI runs it on a session opened without checks, so when all is well the unlock is
+    logged after (`record_unlock`); the UI's session was unlocked (and logged) already.
     """
     log = session.vault.log
     result = log.verify()
@@ -48,7 +90,8 @@ def verify(session: Session, pages: bool = True) -> VerifyReport:
     problems = session.vault.page_problems() if pages else []
     report = VerifyReport(result.checked, result.last, damage, anchor, problems)
     if report.ok:
-        log_unlock(session)
+        if record_unlock:
+            log_unlock(session)
         with session.atomic():
             session.record("log.verify", detail={"checked": result.checked})
     return report

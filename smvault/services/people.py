@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from smvault.domain.errors import ConflictError, InvalidInputError
-from smvault.domain.models import Grant, Person, PersonType, normalize_email
+from smvault.domain.models import Grant, Person, PersonStatus, PersonType, normalize_email
 from smvault.services.inputs import clean_text
 from smvault.services.lookup import person_by_email
 from smvault.services.session import Session
@@ -101,3 +101,38 @@ def person_detail(session: Session, email: str) -> PersonDetail:
     grants = session.vault.grants.of_person(person.id)
     learned = session.vault.log.entries(recipient_id=person.id, actions=DISCLOSURE_ACTIONS)
     return PersonDetail(person, grants, learned)
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """One line of the people table: plain strings ("" for unset)."""
+
+    id: int
+    name: str
+    email: str
+    team: str
+    type: str
+    status: str  # active | leaving | left, as of the session's today
+    leave_on: date | None
+    grants_in_force: int  # active grants (not revoked, not expired); 0 once the person has left
+
+
+def people_rows(session: Session) -> list[PersonRow]:
+    """Everyone, ordered by name then email, with one grouped count of grants in force."""
+    today = session.now().date()
+    counts = session.vault.grants.in_force_counts_by_person(session.ts())
+    rows = []
+    for person in session.vault.people.all():
+        status = person.status(today)
+        rows.append(PersonRow(
+            id=person.id,
+            name=person.name,
+            email=person.email,
+            team=person.team or "",
+            type=person.type.value,
+            status=status.value,
+            leave_on=person.leave_on,
+            # As services.grants.in_force_ids: a leaver's grants stop working the day they leave.
+            grants_in_force=0 if status is PersonStatus.LEFT else counts.get(person.id, 0),
+        ))
+    return rows

@@ -10,6 +10,7 @@ from smvault.domain import otp
 from smvault.domain.errors import InvalidInputError, NotFoundError
 from smvault.domain.models import Account, Disclosure, MfaMethod, Person
 from smvault.domain.text import has_control_chars
+from smvault.services.inputs import clean_text
 from smvault.services.lookup import account_by_ref, person_by_email
 from smvault.services.policy import require_disclosure, require_manage
 from smvault.services.session import Session
@@ -131,15 +132,9 @@ def reveal(session: Session, ref: str, field: str = "password", for_email: str |
         require_disclosure(session, account, Disclosure(field), recipient)
         value: str | list[str]
         if field == "password":
-            stored = session.vault.secrets.password(account.id)
-            if stored is None:
-                raise NotFoundError(f"{account.key} has no password in the vault")
-            value = stored[0]
+            value = _password(session, account)
         elif field == "totp-seed":
-            params = session.vault.secrets.totp(account.id)
-            if params is None:
-                raise NotFoundError(f"{account.key} has no TOTP seed in the vault")
-            value = otp.to_otpauth_uri(_labelled(params, account))
+            value = _otpauth_uri(session, account)
         else:
             codes = session.vault.secrets.recovery_codes(account.id, unused_only=True)
             if not codes:
@@ -147,6 +142,47 @@ def reveal(session: Session, ref: str, field: str = "password", for_email: str |
             value = [c.code for c in codes]
         session.record("secret.reveal", **_disclosure_fields(session, account, recipient, field))
     return Revealed(account, field, value, recipient)
+
+
+COPY_FIELDS = ("password",)
+
+
+def copy_secret(session: Session, ref: str, field: str = "password") -> Revealed:
+    """The value the operator copies to the clipboard: the same policy as `reveal` for the
+    field, logged as its own action ("secret.copy") with the same fields as a reveal."""
+    if field not in COPY_FIELDS:
+        raise InvalidInputError(f"only the password can be copied, not {field!r}")
+    account = account_by_ref(session, ref)
+    with session.atomic():
+        require_disclosure(session, account, Disclosure.PASSWORD)
+        value = _password(session, account)
+        session.record("secret.copy", **_disclosure_fields(session, account, None, field))
+    return Revealed(account, field, value)
+
+
+def totp_qr(session: Session, ref: str) -> Revealed:
+    """The labelled otpauth:// URI, for the operator to show as a QR code and enrol a device.
+    A QR code carries the seed: it needs a grant that allows the seed, and is logged."""
+    account = account_by_ref(session, ref)
+    with session.atomic():
+        require_disclosure(session, account, Disclosure.QR)
+        value = _otpauth_uri(session, account)
+        session.record("totp.qr", **_disclosure_fields(session, account, None, "qr"))
+    return Revealed(account, "qr", value)
+
+
+def _password(session: Session, account: Account) -> str:
+    stored = session.vault.secrets.password(account.id)
+    if stored is None:
+        raise NotFoundError(f"{account.key} has no password in the vault")
+    return stored[0]
+
+
+def _otpauth_uri(session: Session, account: Account) -> str:
+    params = session.vault.secrets.totp(account.id)
+    if params is None:
+        raise NotFoundError(f"{account.key} has no TOTP seed in the vault")
+    return otp.to_otpauth_uri(_labelled(params, account))
 
 
 def _labelled(params: otp.OtpParams, account: Account) -> otp.OtpParams:
@@ -158,16 +194,23 @@ def _labelled(params: otp.OtpParams, account: Account) -> otp.OtpParams:
 @dataclass(frozen=True)
 class Code:
     account: Account
-    code: str
+    code: str = field(repr=False)
     seconds_left: int | None
     kind: str
     recipient: Person | None = None
 
 
-def totp_code(session: Session, ref: str, for_email: str | None = None) -> Code:
-    """The current code (TOTP/Steam) or the next one (HOTP, which advances the counter)."""
+def totp_code(session: Session, ref: str, for_email: str | None = None, *, via: str | None = None) -> Code:
+    """The current code (TOTP/Steam) or the next one (HOTP, which advances the counter).
+
+    `via` says how it was handed over when that is not the screen ("clipboard" when the
+    TUI copies it); it goes in the entry's detail, so a copied code is its own entry.
+    """
     account = account_by_ref(session, ref)
     recipient = _recipient(session, for_email)
+    via = clean_text(via, "via")
+    if via is not None and len(via) > 40:
+        raise InvalidInputError("via is longer than 40 characters")
     with session.atomic():
         require_disclosure(session, account, Disclosure.CODE, recipient)
         params = session.vault.secrets.totp(account.id)
@@ -177,5 +220,5 @@ def totp_code(session: Session, ref: str, for_email: str | None = None) -> Code:
         if params.kind == "hotp":
             session.vault.secrets.advance_hotp(account.id)
         session.record("totp.code", **_disclosure_fields(session, account, recipient, "code"),
-                       detail={"kind": params.kind})
+                       detail={"kind": params.kind, **({"via": via} if via else {})})
     return Code(account, code, left, params.kind, recipient)

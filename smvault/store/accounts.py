@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from smvault.domain.control import ControlFacts
 from smvault.domain.models import ACCOUNT_EDITABLE, Account, AccountStatus, MfaMethod
 from smvault.store.connection import Connection
@@ -52,6 +54,33 @@ class Accounts:
         rows = self._conn.execute(f"SELECT {_COLUMNS} FROM accounts ORDER BY platform, handle")
         return [_account(r) for r in rows]
 
+    def by_ids(self, ids: set[int]) -> dict[int, Account]:
+        """One query however many ids (passed as one JSON array, not one parameter each)."""
+        if not ids:
+            return {}
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM accounts WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(ids)),),
+        )
+        return {r[0]: _account(r) for r in rows}
+
+    def column_rows(
+        self, names: tuple[str, ...], exclude_status: str | None = None, ordered: bool = True
+    ) -> list[tuple]:
+        """(id, *names) of every account as stored (plain values, no Account objects),
+        ordered by platform, handle unless `ordered` is false (a plain table scan, cheaper):
+        list views and bulk checks over thousands of accounts need a few fields each, and
+        building full records costs more than the query."""
+        assert set(names) <= set(_FIELDS), names
+        sql = f"SELECT id, {', '.join(names)} FROM accounts" if names else "SELECT id FROM accounts"
+        params: tuple = ()
+        if exclude_status is not None:
+            sql += " WHERE status != ?"
+            params = (exclude_status,)
+        if ordered:
+            sql += " ORDER BY platform, handle"
+        return self._conn.execute(sql, params).fetchall()
+
     def update(self, account_id: int, changes: dict[str, object]) -> Account:
         assert set(changes) <= set(ACCOUNT_EDITABLE), changes
         if changes:
@@ -60,7 +89,7 @@ class Accounts:
             self._conn.execute(f"UPDATE accounts SET {sets} WHERE id = ?", [*values, account_id])
         return self.get(account_id)
 
-    # One query for every fact the control rule needs (domain.control.ControlFacts order).
+    # One account's facts for the control rule (domain.control.ControlFacts order).
     _CONTROL_FACTS = """
         SELECT a.id, a.login_id, a.mfa, a.recovery_email_controller_id,
                a.recovery_phone_controller_id, a.totp_holder_id,
@@ -73,6 +102,23 @@ class Accounts:
         row = self._conn.execute(self._CONTROL_FACTS + " WHERE a.id = ?", (account_id,)).fetchone()
         return ControlFacts._make(row) if row else None
 
-    def all_control_facts(self, exclude_status: str = "retired") -> list[ControlFacts]:
-        rows = self._conn.execute(self._CONTROL_FACTS + " WHERE a.status != ?", (exclude_status,))
-        return list(map(ControlFacts._make, rows))
+    def all_control_facts(self, exclude_status: str | None = "retired") -> list[ControlFacts]:
+        """Facts of every account, except those in `exclude_status` (None: every account).
+
+        The same facts as `control_facts`, read differently: one pass over each secrets
+        table instead of three correlated look-ups per account is cheaper on large vaults.
+        """
+        conn = self._conn
+        passwords = {r[0] for r in conn.execute("SELECT account_id FROM passwords")}
+        seeds = {r[0] for r in conn.execute("SELECT account_id FROM totp_secrets")}
+        codes = dict(conn.execute(
+            "SELECT account_id, count(*) FROM recovery_codes WHERE used_at IS NULL GROUP BY account_id"
+        ))
+        sql = ("SELECT id, login_id, mfa, recovery_email_controller_id, recovery_phone_controller_id,"
+               " totp_holder_id FROM accounts")
+        rows = conn.execute(sql + " WHERE status != ?", (exclude_status,)) if exclude_status else conn.execute(sql)
+        return [
+            ControlFacts(aid, login, mfa, email_by, phone_by, holder, aid in passwords, aid in seeds,
+                         codes.get(aid, 0))
+            for aid, login, mfa, email_by, phone_by, holder in rows
+        ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from smvault.domain.clock import parse_timestamp
 from smvault.domain.models import Grant, Level
 from smvault.store.connection import Connection
 from smvault.store.rows import ts_or_none
@@ -93,8 +96,48 @@ class Grants:
             " (SELECT person_id FROM operators WHERE removed_at IS NULL)))",
             (now,),
         ):
-            by_account.setdefault(account_id, []).append((person_id, level))
+            pairs = by_account.get(account_id)  # not setdefault: no new list per row
+            if pairs is None:
+                by_account[account_id] = [(person_id, level)]
+            else:
+                pairs.append((person_id, level))
         return by_account
+
+    # The read models below scan the table (+revoked_at): walking an index and looking up
+    # each of tens of thousands of rows costs more than reading the table once.
+
+    def in_force_counts_by_person(self, now: str) -> dict[int, int]:
+        """Number of active (not revoked, not expired) grants per holder; holders with none
+        are absent. Whether a holder has left is the caller's business."""
+        counts: dict[int, int] = {}
+        for (person_id,) in self._conn.execute(
+            "SELECT person_id FROM grants WHERE +revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+            (now,),
+        ):
+            counts[person_id] = counts.get(person_id, 0) + 1
+        return counts
+
+    def count_in_force(self, now: str, today: str) -> int:
+        """Active grants held by people who have not left (`today` is an ISO date): all
+        active grants (one scan) minus the leavers' (through the person index)."""
+        return self._conn.execute(
+            "SELECT (SELECT count(*) FROM grants WHERE +revoked_at IS NULL"
+            "        AND (expires_at IS NULL OR expires_at > ?1))"
+            " - (SELECT count(*) FROM grants WHERE revoked_at IS NULL"
+            "    AND (expires_at IS NULL OR expires_at > ?1) AND person_id IN"
+            "    (SELECT id FROM people WHERE leave_on IS NOT NULL AND leave_on <= ?2))",
+            (now, today),
+        ).fetchone()[0]
+
+    def expired_open(self, now: str) -> list[tuple[int, int, int, Level, datetime]]:
+        """Grants past their expiry that nobody revoked, newest expiry first, as
+        (grant id, person id, account id, level, expires_at): there can be thousands."""
+        rows = self._conn.execute(
+            "SELECT id, person_id, account_id, level, expires_at FROM grants"
+            " WHERE +revoked_at IS NULL AND expires_at <= ? ORDER BY expires_at DESC, id DESC",
+            (now,),
+        )
+        return [(gid, pid, aid, Level(level), parse_timestamp(expires)) for gid, pid, aid, level, expires in rows]
 
     def in_force_for(self, person_id: int, account_id: int, now: str) -> list[str]:
         rows = self._conn.execute(

@@ -105,10 +105,20 @@ class AccessLog:
         account_id: int | None = None,
         recipient_id: int | None = None,
         actions: tuple[str, ...] = (),
+        operator: str | None = None,
+        action_prefix: str | None = None,
+        after_seq: int | None = None,
         newest_first: bool = True,
     ) -> list[dict[str, Any]]:
-        """Parsed entries, filtered through the expression indexes."""
+        """Parsed entries, filtered through the expression indexes (account, recipient) and
+        the primary key (`after_seq`). `operator` matches the name exactly but ignoring
+        ASCII case; `action_prefix` matches the start of the action ("secret." finds
+        "secret.reveal"). Those two have no index: without an indexed filter, a rare value
+        means reading the log back to its first entry (LIMIT stops the scan early)."""
         where, params = [], []
+        if after_seq is not None:
+            where.append("seq > ?")
+            params.append(after_seq)
         if account_id is not None:
             where.append("json_extract(body, '$.account') = ?")
             params.append(account_id)
@@ -118,6 +128,12 @@ class AccessLog:
         if actions:
             where.append(f"json_extract(body, '$.action') IN ({','.join('?' * len(actions))})")
             params.extend(actions)
+        if operator is not None:
+            where.append("json_extract(body, '$.op') = ? COLLATE NOCASE")
+            params.append(operator)
+        if action_prefix:
+            where.append("substr(json_extract(body, '$.action'), 1, ?) = ?")
+            params.extend((len(action_prefix), action_prefix))
         sql = "SELECT body FROM log"
         if where:
             sql += " WHERE " + " AND ".join(where)

@@ -69,6 +69,21 @@ class People:
         self._conn.execute(f"UPDATE people SET {sets} WHERE id = ?", [*values, person_id])
         return self.get(person_id)
 
+    def labels(self) -> dict[int, tuple[str, str]]:
+        """Every person's (name, email) by id: what list views show of the people an account
+        names, without building thousands of Person objects."""
+        return {pid: (name, email) for pid, name, email in self._conn.execute("SELECT id, name, email FROM people")}
+
+    def count(self) -> int:
+        return self._conn.execute("SELECT count(*) FROM people").fetchone()[0]
+
+    def with_leave_date(self) -> list[Person]:
+        """Everyone marked as leaving, whether the day has come (left) or not (leaving)."""
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM people WHERE leave_on IS NOT NULL ORDER BY leave_on, name"
+        )
+        return [_person(r) for r in rows]
+
     def left_ids(self, today: date) -> set[int]:
         rows = self._conn.execute(
             "SELECT id FROM people WHERE leave_on IS NOT NULL AND leave_on <= ?", (today.isoformat(),)

@@ -77,6 +77,19 @@ class Secrets:
     def mark_recovery_code_used(self, code_id: int, now: str) -> None:
         self._conn.execute("UPDATE recovery_codes SET used_at = ? WHERE id = ?", (now, code_id))
 
+    def password_rotations(self) -> dict[int, datetime]:
+        """When each stored password was set, by account id (never the values)."""
+        rows = self._conn.execute("SELECT account_id, rotated_at FROM passwords")
+        return {account_id: ts_or_none(rotated_at) for account_id, rotated_at in rows}
+
+    def counts(self) -> dict[str, int]:
+        """How many passwords, TOTP seeds and unused recovery codes the vault holds."""
+        passwords, seeds, codes = self._conn.execute(
+            "SELECT (SELECT count(*) FROM passwords), (SELECT count(*) FROM totp_secrets), "
+            "(SELECT count(*) FROM recovery_codes WHERE used_at IS NULL)"
+        ).fetchone()
+        return {"passwords": passwords, "totp_seeds": seeds, "recovery_codes_unused": codes}
+
     def state(self, account_id: int) -> CredentialState:
         pw = self._conn.execute(
             "SELECT rotated_at FROM passwords WHERE account_id = ?", (account_id,)
