@@ -36,6 +36,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("main.people", "3", "show_view('people')", "People", "Everyone holding access, and what they learned.", "main"),
     Command("main.log", "4", "show_view('log')", "Log", "The access log: live tail, filters, verify chain.", "main"),
     Command("main.filter", "slash", "filter", "Filter", "Filter the current table as you type.", "main", key_display="/"),
+    # Dashboard view.
+    Command("dashboard.open", "enter", "open", "Open", "Open the account or person of this risk.", "dashboard"),
     # Accounts view.
     Command("account.reveal", "r", "reveal", "Reveal", "Reveal the password (logged; hides itself after a while).", "accounts"),
     Command("account.copy", "c", "copy_password", "Copy pw", "Copy the password to the clipboard (logged; cleared after a while).", "accounts"),
@@ -57,8 +59,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("log.follow", "f", "follow", "Follow", "Start or stop following new entries live.", "log"),
 )
 
-SCOPE_TITLES = {"app": "Everywhere", "main": "Main screen", "accounts": "Accounts", "people": "People",
-                "log": "Access log"}
+SCOPE_TITLES = {"app": "Everywhere", "main": "Main screen", "dashboard": "Dashboard", "accounts": "Accounts",
+                "people": "People", "log": "Access log"}
 
 
 def in_scope(scope: str) -> tuple[Command, ...]:
