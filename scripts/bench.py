@@ -45,6 +45,11 @@ T_APPENDS = 500.0
 T_VERIFY = 4.0
 T_VERIFY_RATIO = 1.5
 T_RSS_MB = 150.0
+T_TUI_START = 0.8
+T_TUI_DASHBOARD = 0.300
+T_TUI_ACCOUNTS = 0.400
+T_TUI_FILTER = 0.050
+T_TUI_RSS_MB = 200.0
 
 
 # --------------------------------------------------------------------------- reporting
@@ -631,6 +636,45 @@ def bench_rss(args, meta, vault_dir: Path, anchor_dir: Path, passfile: Path) -> 
     RESULTS["rss_child"] = data
 
 
+def bench_tui(args, meta, vault_dir: Path, anchor_dir: Path, passfile: Path) -> None:
+    section("Terminal UI on the large vault (child process, headless Textual driver, 160x48)")
+    child = Path(__file__).resolve().parent / "bench_tui.py"
+    runs = []
+    for _ in range(args.runs):
+        env = clean_env(anchor_dir)
+        t0 = time.time()
+        cp = subprocess.run([sys.executable, str(child), str(vault_dir), str(anchor_dir), meta["operator"],
+                             str(passfile), repr(t0)], capture_output=True, text=True, env=env)
+        if cp.returncode != 0:
+            say(cp.stderr[-2000:])
+            row("terminal UI", "child failed", "", "MISS")
+            return
+        runs.append(json.loads(cp.stdout.strip().splitlines()[-1]))
+    start = [r["start_to_unlock_painted"] for r in runs]
+    beyond = [r["unlock_to_dashboard"] - r["kdf"] for r in runs]
+    accounts = [r["accounts_ready"] for r in runs]
+    keys = [k for r in runs for k in r["filter_keystrokes"]]
+    rss = max(r["peak_rss_mb"] for r in runs)
+    say(f"process start to unlock screen painted: median {fmt_s(med(start))} ({spread(start)})")
+    say(f"enter to dashboard painted: median {fmt_s(med([r['unlock_to_dashboard'] for r in runs]))}, "
+        f"of which Argon2id {fmt_s(med([r['kdf'] for r in runs]))}; beyond the KDF {fmt_s(med(beyond))} "
+        f"({spread(beyond)})")
+    say(f"accounts view ready with {runs[0]['accounts']:,} rows: median {fmt_s(med(accounts))} ({spread(accounts)})")
+    say(f"filter keystroke to repaint ({len(keys)} keystrokes): median {fmt_s(med(keys))}, "
+        f"p90 {fmt_s(sorted(keys)[int(len(keys) * 0.9)])}, max {fmt_s(max(keys))}")
+    row("TUI: process start to unlock screen painted", fmt_s(med(start)), f"<= {fmt_s(T_TUI_START)}",
+        verdict(med(start) <= T_TUI_START), len(start))
+    row("TUI: unlock to dashboard painted, beyond the KDF", fmt_s(med(beyond)), f"<= {fmt_s(T_TUI_DASHBOARD)}",
+        verdict(med(beyond) <= T_TUI_DASHBOARD), len(beyond))
+    row(f"TUI: accounts view ready ({runs[0]['accounts']:,} rows)", fmt_s(med(accounts)),
+        f"<= {fmt_s(T_TUI_ACCOUNTS)}", verdict(med(accounts) <= T_TUI_ACCOUNTS), len(accounts))
+    row("TUI: filter keystroke to repaint", fmt_s(med(keys)), f"<= {fmt_s(T_TUI_FILTER)}",
+        verdict(med(keys) <= T_TUI_FILTER), len(keys))
+    row("TUI: peak RSS of the UI process", f"{rss:.0f} MB", f"<= {T_TUI_RSS_MB:.0f} MB",
+        verdict(rss <= T_TUI_RSS_MB), len(runs))
+    RESULTS["tui"] = runs
+
+
 def fsync_probe(n: int, sync_fn) -> list[float]:
     """n x (300-byte append + sync) on bench-out's filesystem: the disk's floor for a commit."""
     probe = OUT / ".fsync-probe"
@@ -1143,6 +1187,8 @@ def main(argv: list[str]) -> int:
                         help="apt-get install keepassxc if keepassxc-cli is missing")
     parser.add_argument("--no-cli-verify", action="store_true",
                         help="skip timing `smvault log verify` as a whole process")
+    parser.add_argument("--tui-only", action="store_true",
+                        help="only the terminal UI figures (start, dashboard, accounts, filter, RSS)")
     args = parser.parse_args(argv)
     args.runs = max(1, args.runs)
     for name in SCRUB_ENV:
@@ -1159,6 +1205,10 @@ def main(argv: list[str]) -> int:
         + ("  (other work is running: expect noisier figures)" if load_start[0] > 0.5 else ""))
 
     meta, vault_dir, anchor_dir, passfile = prepare_vault(args, sizes)
+    if args.tui_only:
+        bench_tui(args, meta, vault_dir, anchor_dir, passfile)
+        print_table()
+        return 0
     bench_unlock(args, meta, vault_dir, anchor_dir)
 
     from smvault.services.session import unlock
@@ -1178,6 +1228,7 @@ def main(argv: list[str]) -> int:
     finally:
         session.close()
     bench_cli(args, meta, vault_dir, anchor_dir, passfile)
+    bench_tui(args, meta, vault_dir, anchor_dir, passfile)
 
     section("Memory")
     peak = maxrss_kib() / 1024

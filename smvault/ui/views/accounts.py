@@ -133,7 +133,7 @@ class AccountsView(View):
     def hide_all(self) -> None:
         """Take every revealed value (password, recovery code, live code) off the screen."""
         self.pane.hide_all()
-        self.refresh_bindings()
+        self.update_bindings()
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -165,7 +165,7 @@ class AccountsView(View):
             self.key, self.data = key, None
         if key is None:
             self.pane.clear("No account matches the filter." if self.table.total_count else "No accounts yet.")
-            self.refresh_bindings()
+            self.update_bindings()
             return
         if self.data is None:
             self.pane.show_loading(key)
@@ -179,7 +179,7 @@ class AccountsView(View):
         if data is not None:
             self.data = data
             self.pane.show(data, self.smvault.clock().date())
-        self.refresh_bindings()
+        self.update_bindings()
 
     @on(VirtualTable.RowHighlighted, "#accounts-table")
     def _row_highlighted(self, message: VirtualTable.RowHighlighted) -> None:

@@ -29,6 +29,18 @@ class View(Vertical):
     def focus_default(self) -> None:
         """Focus this view's main widget when the view is shown."""
 
+    def update_bindings(self) -> None:
+        """Refresh the footer only when an action of this view became allowed or disallowed:
+        the footer rebuilds every key on a refresh, which costs more than a filter keystroke."""
+        from textual.actions import parse
+
+        from smvault.ui.commands import in_scope
+
+        state = tuple(self.check_action(*parse(c.action)[1:]) for c in in_scope(self.scope))
+        if state != getattr(self, "_bindings_state", None):
+            self._bindings_state = state
+            self.refresh_bindings()
+
     def changed(self) -> None:
         """Call after writing to the vault, so the other views reload."""
         self.post_message(VaultChanged(self))

@@ -249,7 +249,7 @@ class DashboardView(View):
         table.empty_text = "Nothing needs attention: the overview found no risk."
         table.set_groups(rows, titles)
         self._describe(table.cursor_row_key)
-        self.refresh_bindings()
+        self.update_bindings()
 
     # -- the highlighted row ----------------------------------------------------------------
 
@@ -263,7 +263,7 @@ class DashboardView(View):
     def _highlighted(self, event: VirtualTable.RowHighlighted) -> None:
         event.stop()
         self._describe(event.row_key)
-        self.refresh_bindings()
+        self.update_bindings()
 
     @on(VirtualTable.RowSelected, "#dash-risks")
     def _selected(self, event: VirtualTable.RowSelected) -> None:  # a double click

@@ -369,7 +369,7 @@ class LogView(View):
 
     def watch_following(self, following: bool) -> None:
         self._status()
-        self.refresh_bindings()
+        self.update_bindings()
         if following and self.loaded:
             self._next_poll = None  # catch up at the next tick
 
@@ -443,7 +443,7 @@ class LogView(View):
         self.following = not self.following
 
     def watch_verifying(self, verifying: bool) -> None:
-        self.refresh_bindings()
+        self.update_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "verify":

@@ -181,7 +181,7 @@ class PeopleView(View):
                        r.leave_on.isoformat() if r.leave_on else "", r.team, r.type))
             for r in rows
         ])
-        self.refresh_bindings()
+        self.update_bindings()
         self.load_detail(table.cursor_row_key)
 
     def focus_filter(self) -> None:
@@ -201,7 +201,7 @@ class PeopleView(View):
                 self.notify(f"No person {clean(email)} in the vault.", severity="warning", markup=False)
                 return
         table.focus()
-        self.refresh_bindings()
+        self.update_bindings()
         self.load_detail(email)
 
     # -- the table -------------------------------------------------------------------------
@@ -216,7 +216,7 @@ class PeopleView(View):
 
     @on(VirtualTable.RowHighlighted, "#people-table")
     def _highlighted(self, event: VirtualTable.RowHighlighted) -> None:
-        self.refresh_bindings()
+        self.update_bindings()
         self.load_detail(event.row_key)
 
     @on(VirtualTable.RowSelected, "#people-table")
