@@ -63,6 +63,37 @@ def make_app(ui_clock):
     return make
 
 
+# -- the vault, read outside the app (check=False: these reads add no log entry) -------------
+
+
+def vault_session(directory: Path):
+    from smvault.services.session import unlock as unlock_vault
+
+    return unlock_vault(directory, DEMO_OPERATOR, DEMO_PASSPHRASE.encode(), clock=lambda: DEMO_NOW, check=False)
+
+
+def head(directory: Path) -> int:
+    with vault_session(directory) as s:
+        return s.vault.log.head().seq
+
+
+def new_entries(directory: Path, since: int) -> list[dict]:
+    with vault_session(directory) as s:
+        return [e for e in s.vault.log.entries(newest_first=False) if e["seq"] > since]
+
+
+def log_actions(directory: Path, since: int) -> list[str]:
+    return [e["action"] for e in new_entries(directory, since)]
+
+
+def screen_text(app) -> str:
+    """What the terminal shows right now, as plain text lines."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+# -- driving the app ---------------------------------------------------------------------
+
+
 async def until(pilot, condition, attempts: int = 200) -> None:
     """Let the app run until `condition()` holds (workers run on other threads)."""
     for _ in range(attempts):

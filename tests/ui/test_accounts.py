@@ -23,7 +23,7 @@ from smvault.ui.views.accounts import AccountsView
 from smvault.ui.widgets.account_detail import MASK, AccountDetailPane
 from smvault.ui.widgets.live_code import PAUSED_TEXT, format_code
 
-from .conftest import unlock, until
+from .conftest import head, log_actions, new_entries, screen_text, unlock, until
 
 TOTP = TOUR["totp"]  # instagram:northwind: password, TOTP seed, recovery codes; demo manages it
 CODE_ONLY = "x:northwind"  # made code-only for the demo operator in a setup step
@@ -35,20 +35,6 @@ WIDE = (160, 48)
 
 def _session(directory):
     return unlock_vault(directory, DEMO_OPERATOR, DEMO_PASSPHRASE.encode(), check=False)
-
-
-def head(directory) -> int:
-    with _session(directory) as s:
-        return s.vault.log.head().seq
-
-
-def new_entries(directory, since: int) -> list[dict]:
-    with _session(directory) as s:
-        return [e for e in s.vault.log.entries(newest_first=False) if e["seq"] > since]
-
-
-def actions(directory, since: int) -> list[str]:
-    return [e["action"] for e in new_entries(directory, since)]
 
 
 def stored_password(directory, key: str) -> str:
@@ -65,11 +51,6 @@ def stored_totp(directory, key: str) -> otp.OtpParams:
 
 
 # -- the app -----------------------------------------------------------------------------
-
-
-def screen_text(app) -> str:
-    """What the terminal shows right now, as plain text lines."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def open_accounts(app, pilot) -> AccountsView:
@@ -140,7 +121,7 @@ async def test_filter_as_you_type_shrinks_the_table_and_puts_the_cursor_on_a_mat
         await pilot.press("S")
         assert table.sort_column == "handle" and table.sort_reverse
         assert table.cursor_row_key == TOTP  # the cursor stays on its row
-    assert actions(demo_dir, before) == ["vault.unlock"]
+    assert log_actions(demo_dir, before) == ["vault.unlock"]
 
 
 async def test_layout_narrow_keeps_six_rows_and_wide_puts_the_pane_beside(demo_dir, make_app):
@@ -258,7 +239,7 @@ async def test_copy_password_fills_then_clears_the_clipboard(demo_dir, make_app,
         await app.tick()
         await pilot.pause()
         assert app.clipboard == "" and app.clipboard_what is None
-    assert actions(demo_dir, before) == ["vault.unlock", "secret.copy"]
+    assert log_actions(demo_dir, before) == ["vault.unlock", "secret.copy"]
 
 
 # -- codes -----------------------------------------------------------------------------------
@@ -283,7 +264,7 @@ async def test_live_totp_code_rolls_over_with_the_clock_one_log_entry_per_code(d
         await app.tick()
         await pilot.pause()
         assert live.code == first and f"changes in {left - 10} s" in screen_text(app)
-        assert actions(demo_dir, before) == ["vault.unlock", "totp.code"]
+        assert log_actions(demo_dir, before) == ["vault.unlock", "totp.code"]
         # Past the period boundary: the next code, fetched (and logged) once.
         ui_clock.advance(seconds=20)
         await app.tick()
@@ -292,7 +273,7 @@ async def test_live_totp_code_rolls_over_with_the_clock_one_log_entry_per_code(d
         await settle(app, pilot)
         second, _ = otp.current_code(params, ui_clock().timestamp())
         assert live.code == second and format_code(second) in screen_text(app)
-        assert actions(demo_dir, before) == ["vault.unlock", "totp.code", "totp.code"]
+        assert log_actions(demo_dir, before) == ["vault.unlock", "totp.code", "totp.code"]
         # y copies a fresh code through the clipboard (its own entry).
         await pilot.press("y")
         await settle(app, pilot)
@@ -324,7 +305,10 @@ async def test_hotp_shows_one_code_per_press_and_steam_shows_letters(demo_dir, m
         live = pane.live_code
         codes = []
         for _ in range(2):
+            previous = live.code
             await pilot.press("t")
+            # The action awaits the vault thread; on a busy machine that outlasts one pause.
+            await until(pilot, lambda: live.code is not None and live.code != previous)
             await settle(app, pilot)
             codes.append(live.code)
             text = screen_text(app)
@@ -365,7 +349,7 @@ async def test_codes_stop_when_the_view_is_left(demo_dir, make_app, ui_clock):
         await app.tick()
         await settle(app, pilot)
         assert pane.live_code.code is None and not pane.live_code.waiting
-    assert actions(demo_dir, before) == ["vault.unlock", "totp.code"]
+    assert log_actions(demo_dir, before) == ["vault.unlock", "totp.code"]
 
 
 async def test_use_a_recovery_code_shows_it_and_counts_it(demo_dir, make_app, ui_clock):
@@ -386,7 +370,7 @@ async def test_use_a_recovery_code_shows_it_and_counts_it(demo_dir, make_app, ui
         await app.tick()
         await pilot.pause()
         assert pane.recovery.value is None and code not in screen_text(app)
-    assert actions(demo_dir, before) == ["vault.unlock", "secret.recovery-code.use"]
+    assert log_actions(demo_dir, before) == ["vault.unlock", "secret.recovery-code.use"]
 
 
 async def test_qr_modal_is_logged_and_drawn_in_blocks(demo_dir, make_app):
@@ -406,7 +390,7 @@ async def test_qr_modal_is_logged_and_drawn_in_blocks(demo_dir, make_app):
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
-    assert actions(demo_dir, before) == ["vault.unlock", "totp.qr"]
+    assert log_actions(demo_dir, before) == ["vault.unlock", "totp.qr"]
 
 
 # -- grants ------------------------------------------------------------------------------------
@@ -438,7 +422,7 @@ async def test_add_and_revoke_a_grant_through_the_dialogs(demo_dir, make_app):
         assert "kenji.sato@northwind.example" in text and "Kenji Sato  code-only  in force" in text
         assert any(g.level.value == "code-only" and pane.view_data.people[g.person_id].name == "Kenji Sato"
                    for g in pane.view_data.detail.grants)
-        assert actions(demo_dir, before) == ["vault.unlock", "grant.add"]
+        assert log_actions(demo_dir, before) == ["vault.unlock", "grant.add"]
 
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, RevokeGrantDialog))
@@ -472,7 +456,7 @@ async def test_cancelled_grant_dialog_writes_nothing(demo_dir, make_app):
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
         await settle(app, pilot)
-    assert actions(demo_dir, before) == ["vault.unlock"]
+    assert log_actions(demo_dir, before) == ["vault.unlock"]
 
 
 # -- a code-only operator ------------------------------------------------------------------
@@ -514,7 +498,7 @@ async def test_code_only_grant_allows_codes_and_disables_the_rest(code_only_dir,
         # The footer greys out (does not hide) what this grant does not allow.
         footer = {b.binding.action: b.enabled for b in app.screen.active_bindings.values()}
         assert footer["reveal"] is False and footer["qr"] is False and footer["code"] is True
-    assert actions(code_only_dir, before) == ["vault.unlock", "totp.code"]
+    assert log_actions(code_only_dir, before) == ["vault.unlock", "totp.code"]
 
 
 async def test_nothing_stored_means_nothing_to_disclose(demo_dir, make_app):

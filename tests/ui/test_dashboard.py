@@ -9,17 +9,7 @@ from smvault.services.overview import RISK_KINDS, RISK_TITLES, overview
 from smvault.services.session import unlock as unlock_vault
 from smvault.ui.views.dashboard import TILES, CountTiles, DashboardView
 
-from .conftest import FakeClock, unlock, until
-
-
-def log_actions(directory, since: int) -> list[str]:
-    with unlock_vault(directory, DEMO_OPERATOR, DEMO_PASSPHRASE.encode(), check=False) as s:
-        return [e["action"] for e in s.vault.log.entries(newest_first=False) if e["seq"] > since]
-
-
-def head(directory) -> int:
-    with unlock_vault(directory, DEMO_OPERATOR, DEMO_PASSPHRASE.encode(), check=False) as s:
-        return s.vault.log.head().seq
+from .conftest import FakeClock, head, log_actions, unlock, until
 
 
 def overview_of(directory):

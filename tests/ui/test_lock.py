@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from smvault.services.demo import DEMO_OPERATOR, DEMO_PASSPHRASE
-from smvault.services.session import unlock as unlock_vault
 from smvault.ui.screens.main import MainScreen
 from smvault.ui.screens.unlock import UnlockScreen
 
-from .conftest import unlock
-
-
-def actions_since(directory, since: int) -> list[str]:
-    with unlock_vault(directory, DEMO_OPERATOR, DEMO_PASSPHRASE.encode(), check=False) as s:
-        return [e["action"] for e in s.vault.log.entries(newest_first=False) if e["seq"] > since]
-
-
-def head(directory) -> int:
-    with unlock_vault(directory, DEMO_OPERATOR, DEMO_PASSPHRASE.encode(), check=False) as s:
-        return s.vault.log.head().seq
+from .conftest import head, log_actions, unlock
 
 
 async def test_idle_lock_after_the_configured_time_returns_to_the_unlock_screen(demo_dir, make_app, ui_clock):
@@ -39,7 +27,7 @@ async def test_idle_lock_after_the_configured_time_returns_to_the_unlock_screen(
         assert isinstance(app.screen, UnlockScreen) and not app.vault.unlocked
         assert "locked after 60 s without input" in str(app.screen.query_one("#lock-reason").render())
         assert not app.query(MainScreen) and all(not isinstance(s, MainScreen) for s in app.screen_stack)
-    assert actions_since(demo_dir, before) == ["vault.unlock"]
+    assert log_actions(demo_dir, before) == ["vault.unlock"]
 
 
 async def test_ctrl_l_locks_and_clears_the_clipboard(demo_dir, make_app):

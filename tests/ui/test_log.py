@@ -13,15 +13,10 @@ from smvault.services.session import unlock as unlock_vault
 from smvault.ui.views import log as log_view
 from smvault.ui.views.log import LIMIT, LogView
 
-from .conftest import unlock, until
+from .conftest import log_actions, unlock, until
 
 STAYING = "camila.reyes@northwind.example"  # a demo employee who is not leaving
 ANOTHER = "kenji.sato@northwind.example"
-
-
-def log_actions(directory, since: int) -> list[str]:
-    with unlock_vault(directory, DEMO_OPERATOR, DEMO_PASSPHRASE.encode(), check=False) as s:
-        return [e["action"] for e in s.vault.log.entries(newest_first=False) if e["seq"] > since]
 
 
 def all_entries(directory) -> list[dict]:

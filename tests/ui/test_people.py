@@ -18,7 +18,7 @@ from smvault.ui.screens.main import MainScreen
 from smvault.ui.views.people import PeopleView
 from smvault.ui.widgets.virtual_table import VirtualTable
 
-from .conftest import DEMO_NOW, unlock, until
+from .conftest import DEMO_NOW, head, new_entries, screen_text, unlock, until
 
 SHOUTY = "[@click=app.quit]x[/]"
 SHOUTY_TEAM = "pass[/]word"
@@ -27,20 +27,6 @@ SHOUTY_EMAIL = "shouty@northwind.example"
 
 def session(directory):
     return unlock_vault(directory, DEMO_OPERATOR, DEMO_PASSPHRASE.encode(), clock=lambda: DEMO_NOW, check=False)
-
-
-def head(directory) -> int:
-    with session(directory) as s:
-        return s.vault.log.head().seq
-
-
-def log_since(directory, since: int) -> list[dict]:
-    with session(directory) as s:
-        return [e for e in s.vault.log.entries(newest_first=False) if e["seq"] > since]
-
-
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def text_of(app, selector: str) -> str:
@@ -144,7 +130,7 @@ async def test_add_grant_from_the_people_view(demo_dir, make_app):
         await app.workers.wait_for_complete()
         await until(pilot, lambda: any(r[0] == target for r in grant_rows(view)))
         assert (target, "reveal", "never", "in force") in grant_rows(view)
-    entries = log_since(demo_dir, before)
+    entries = new_entries(demo_dir, before)
     assert [e["action"] for e in entries] == ["vault.unlock", "grant.add"]
     added = entries[1]
     assert added["acct"] == target and added["detail"]["email"] == email
@@ -169,7 +155,7 @@ async def test_mark_someone_leaving(demo_dir, make_app):
         await until(pilot, lambda: view.table.row_cells(email)[2] == "leaving")
         assert view.table.row_cells(email)[4] == "2026-11-20"
         await until(pilot, lambda: text_of(app, "#person-status").startswith("Leaving on 2026-11-20 (in 18 days)"))
-    entries = log_since(demo_dir, before)
+    entries = new_entries(demo_dir, before)
     assert [e["action"] for e in entries] == ["vault.unlock", "person.leave"]
     assert entries[1]["detail"] == {"on": "2026-11-20"}
     with session(demo_dir) as s:

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import shutil
 
-from smvault.services.demo import DEMO_OPERATOR, DEMO_PASSPHRASE
-from smvault.services.session import unlock as unlock_vault
+from smvault.services.demo import DEMO_OPERATOR
+
 from smvault.ui.screens.main import MainScreen
 from smvault.ui.screens.unlock import UnlockScreen
 
-from .conftest import unlock, until
-
-
-def log_actions(directory, since: int) -> list[str]:
-    with unlock_vault(directory, DEMO_OPERATOR, DEMO_PASSPHRASE.encode(), check=False) as s:
-        return [e["action"] for e in s.vault.log.entries(newest_first=False) if e["seq"] > since]
-
-
-def head(directory) -> int:
-    with unlock_vault(directory, DEMO_OPERATOR, DEMO_PASSPHRASE.encode(), check=False) as s:
-        return s.vault.log.head().seq
+from .conftest import head, log_actions, unlock, until
 
 
 async def test_right_passphrase_opens_the_dashboard_and_logs_one_unlock(demo_dir, make_app):
