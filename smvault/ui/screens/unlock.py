@@ -40,7 +40,7 @@ class UnlockScreen(Screen[None]):
                 if app.lock_reason:  # type: ignore[attr-defined]
                     yield Static(literal(app.lock_reason), id="lock-reason", classes="notice")  # type: ignore[attr-defined]
                 yield Label("Operator")
-                yield Select([(name, name) for name in names], value=default, allow_blank=False,
+                yield Select([(literal(name), name) for name in names], value=default, allow_blank=False,
                              id="operator") if names else Static("this vault has no operators", classes="error")
                 yield Label("Passphrase")
                 yield Input(password=True, placeholder="passphrase", id="passphrase")
