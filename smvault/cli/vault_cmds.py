@@ -9,7 +9,7 @@ import os
 import click
 
 from smvault.cli.context import OPERATOR_ENV, Options, pass_options
-from smvault.domain.errors import UsageError
+from smvault.domain.errors import ConflictError, UsageError
 from smvault.cli.output import emit_json, say
 from smvault.cli.params import json_option
 
@@ -69,10 +69,13 @@ def restore(opts: Options, file: Path, target: Path) -> None:
 @pass_options
 def demo(opts: Options, target: Path | None, no_open: bool, as_json: bool) -> None:
     """Build (or reuse) a realistic demo vault, print its passphrase, and open it in the UI."""
-    from smvault.services.demo import DEMO_OPERATOR, DEMO_PASSPHRASE, build_demo
+    from smvault.services.demo import DEMO_OPERATOR, DEMO_PASSPHRASE, build_demo, is_demo_vault
+    from smvault.services.vaults import vault_exists
 
     directory = target or opts.vault or Path("smvault-demo")
-    reused = (directory / "keyring.json").exists()
+    reused = vault_exists(directory)
+    if reused and not is_demo_vault(directory):
+        raise ConflictError(f"{directory} holds a vault that is not the demo: choose another --vault")
     summary = {} if reused else build_demo(directory, anchor_dir=opts.anchor_dir)
     if as_json:
         emit_json({"vault": str(directory), "operator": DEMO_OPERATOR, "passphrase": DEMO_PASSPHRASE,

@@ -191,6 +191,7 @@ class CredentialState:
     password_rotated_at: datetime | None = None
     has_totp_seed: bool = False
     totp_kind: str | None = None
+    totp_period: int | None = None
     recovery_codes_total: int = 0
     recovery_codes_unused: int = 0
 

@@ -101,10 +101,8 @@ def account_view(session: Session, ref: str, history: int = HISTORY_LIMIT) -> Ac
                             a.totp_holder_id) if pid is not None}
     people = session.vault.people.by_ids(ids)
     levels = levels_in_force(session, session.person, account)
-    period = None
-    if detail.credentials.has_totp_seed and detail.credentials.totp_kind != "hotp":
-        params = session.vault.secrets.totp(account.id)  # only the period leaves this function
-        period = params.period if params else None
+    # The period comes from the metadata: the seed itself is never read to draw the pane.
+    period = detail.credentials.totp_period if detail.credentials.totp_kind != "hotp" else None
     return AccountView(
         detail=detail,
         who=who,

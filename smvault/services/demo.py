@@ -515,6 +515,13 @@ def build_demo(
         raise
 
 
+def is_demo_vault(directory: Path) -> bool:
+    """A vault whose operators are exactly the demo's: the only kind `demo` may reuse."""
+    from smvault.services.vaults import operator_names
+
+    return sorted(operator_names(directory)) == sorted((DEMO_OPERATOR, SECOND_OPERATOR))
+
+
 def _discard(directory: Path) -> None:
     """A half-built demo is useless and would block the next attempt: remove what we wrote."""
     if directory.is_dir():

@@ -9,3 +9,7 @@ from smvault.store import keyring as keyrings
 
 def operator_names(directory: Path) -> list[str]:
     return sorted(keyrings.load(directory).slots)
+
+
+def vault_exists(directory: Path) -> bool:
+    return (Path(directory) / keyrings.KEYRING_FILE).exists()

@@ -95,7 +95,7 @@ class Secrets:
             "SELECT rotated_at FROM passwords WHERE account_id = ?", (account_id,)
         ).fetchone()
         totp = self._conn.execute(
-            "SELECT kind FROM totp_secrets WHERE account_id = ?", (account_id,)
+            "SELECT kind, period FROM totp_secrets WHERE account_id = ?", (account_id,)
         ).fetchone()
         total, unused = self._conn.execute(
             "SELECT count(*), coalesce(sum(used_at IS NULL), 0) FROM recovery_codes WHERE account_id = ?",
@@ -106,6 +106,7 @@ class Secrets:
             password_rotated_at=ts_or_none(pw[0]) if pw else None,
             has_totp_seed=totp is not None,
             totp_kind=totp[0] if totp else None,
+            totp_period=totp[1] if totp else None,
             recovery_codes_total=total,
             recovery_codes_unused=unused,
         )

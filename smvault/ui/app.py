@@ -13,8 +13,10 @@ from textual.app import App
 from smvault.domain.clock import Clock, system_clock
 from smvault.domain.errors import SmvaultError
 from smvault.services.errors import translate
+from smvault.services.vaults import vault_exists
 from smvault.ui.backend import VaultThread
 from smvault.ui.commands import bindings
+from smvault.ui.literal import clean
 from smvault.ui.palette import SmvaultCommands
 from smvault.ui.settings import UiSettings
 
@@ -62,7 +64,7 @@ class SmvaultApp(App[None]):
         from smvault.ui.screens.first_run import FirstRunScreen
         from smvault.ui.screens.unlock import UnlockScreen
 
-        if (self.vault.directory / "keyring.json").exists():
+        if vault_exists(self.vault.directory):
             self.push_screen(UnlockScreen())
         else:
             self.push_screen(FirstRunScreen())
@@ -105,7 +107,7 @@ class SmvaultApp(App[None]):
             # Never the exception's text: it could quote a value. The type says enough.
             message = f"internal error ({type(exc).__name__}); nothing was changed"
         else:
-            message = str(error)
+            message = clean(str(error))
         self.notify(message, title="Not done", severity="error", markup=False, timeout=8)
 
     # -- time: reveals, clipboard, idle lock ----------------------------------------------
@@ -180,6 +182,17 @@ class SmvaultApp(App[None]):
         self.clear_clipboard()
         await self.vault.lock()
         self.exit()
+
+    def _fatal_error(self) -> None:
+        """Textual prints a crash's traceback WITH each frame's local variables, which could
+        hold a passphrase or a revealed secret: print it without them."""
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None)
+        self._exit_renderables.append(Segments(self.console.render(traceback, self.console.options)))
+        self._close_messages_no_wait()
 
     def on_unmount(self) -> None:
         self.clear_clipboard()

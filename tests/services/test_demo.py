@@ -207,3 +207,9 @@ def test_cli_demo_prints_the_passphrase_and_summary(tmp_path):
     (other / "notes.txt").write_text("mine")
     refused = smvault_process("demo", "--vault", str(other))
     assert refused.code == 1 and "not empty" in refused.err
+    real = tmp_path / "real"
+    made = smvault_process("--vault", str(real), "init", "--operator", "alice",
+                           env={"SMVAULT_NEW_PASSPHRASE": "a real passphrase"})
+    assert made.code == 0, made.err
+    refused = smvault_process("demo", "--vault", str(real), "--json")
+    assert refused.code == 1 and "not the demo" in refused.err and DEMO_PASSPHRASE not in refused.out

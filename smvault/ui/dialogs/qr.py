@@ -54,8 +54,7 @@ class QrDialog(ModalScreen[None]):
 
     def __init__(self, account_key: str, uri: str) -> None:
         super().__init__()
-        self.account_key = account_key
-        self.uri = uri
+        self.account_key = account_key  # the URI (the seed) is not kept: only its drawing
         self.lines = qr_lines(uri)
         self.code_width = len(self.lines[0]) if self.lines else 0
         self.code_height = len(self.lines)

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Static
 
 from smvault.domain.errors import SmvaultError
+from smvault.services.vaults import vault_exists
 from smvault.ui.literal import literal
 
 
@@ -89,7 +90,7 @@ class FirstRunScreen(Screen[None]):
         target = demo_directory(app.vault.directory)  # type: ignore[attr-defined]
         self._busy(True, f"Building the demo vault in {target}…")
         try:
-            if not (target / "keyring.json").exists():
+            if not vault_exists(target):
                 await app.vault.run(build_demo, target, anchor_dir=app.anchor_dir,  # type: ignore[attr-defined]
                                     clock=app.clock)  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001

@@ -83,6 +83,9 @@ class MainScreen(Screen[None]):
     @on(TabbedContent.TabActivated)
     async def tab_activated(self, event: TabbedContent.TabActivated) -> None:
         name = (event.pane.id or "").removeprefix("tab-")
+        if name != "accounts":
+            # Nothing stays revealed on a tab nobody is looking at.
+            self.query_one(AccountsView).hide_all()
         if name in VIEWS:
             await self.view(name).ensure_loaded()
 

@@ -288,6 +288,11 @@ class AccountsView(View):
         if self._still(key):
             self._select(key, reload=True)
 
+    def _disclose(self, job) -> None:
+        """Disclosures await the vault thread in a worker, so keys (ctrl+l above all) are
+        still handled while the call runs; a failure is shown by app.service, never raised."""
+        self.run_worker(job, group="disclosure", exit_on_error=False)
+
     def _show_revealed(self, line: SecretLine, value: str) -> None:
         """Show `value` until reveal_seconds from now (app clock), scrolled into view."""
         now = self.smvault.clock()
@@ -296,7 +301,10 @@ class AccountsView(View):
 
     # -- password ---------------------------------------------------------------------------
 
-    async def action_reveal(self) -> None:
+    def action_reveal(self) -> None:
+        self._disclose(self._reveal())
+
+    async def _reveal(self) -> None:
         key = self._current()
         if key is None:
             return
@@ -306,7 +314,10 @@ class AccountsView(View):
         self._show_revealed(self.pane.password, str(shown.value))
         self._after_disclosure(key)
 
-    async def action_copy_password(self) -> None:
+    def action_copy_password(self) -> None:
+        self._disclose(self._copy_password())
+
+    async def _copy_password(self) -> None:
         key = self._current()
         if key is None:
             return
@@ -321,7 +332,10 @@ class AccountsView(View):
 
     # -- codes ------------------------------------------------------------------------------
 
-    async def action_code(self) -> None:
+    def action_code(self) -> None:
+        self._disclose(self._code())
+
+    async def _code(self) -> None:
         key = self._current()
         if key is None or self.data is None:
             return
@@ -358,7 +372,10 @@ class AccountsView(View):
         live.next_code(code.code, code.seconds_left, self.smvault.clock())
         self._after_disclosure(key)
 
-    async def action_copy_code(self) -> None:
+    def action_copy_code(self) -> None:
+        self._disclose(self._copy_code())
+
+    async def _copy_code(self) -> None:
         key = self._current()
         if key is None:
             return
@@ -366,9 +383,17 @@ class AccountsView(View):
         if code is None:
             return
         self.smvault.copy_secret(code.code, f"a TOTP code of {key}")
+        if code.kind == "hotp" and self._still(key) and self.data is not None:
+            # Each HOTP code is used once: show the one just copied, not the previous one.
+            now = self.smvault.clock()
+            self.pane.live_code.start(code.code, code.kind, code.seconds_left, None, now,
+                                      self.smvault.settings.code_seconds)
         self._after_disclosure(key)
 
-    async def action_qr(self) -> None:
+    def action_qr(self) -> None:
+        self._disclose(self._qr())
+
+    async def _qr(self) -> None:
         key = self._current()
         if key is None:
             return
@@ -378,7 +403,10 @@ class AccountsView(View):
         self._after_disclosure(key)
         await self.app.push_screen(QrDialog(key, str(shown.value)))
 
-    async def action_use_recovery_code(self) -> None:
+    def action_use_recovery_code(self) -> None:
+        self._disclose(self._use_recovery_code())
+
+    async def _use_recovery_code(self) -> None:
         key = self._current()
         if key is None:
             return

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from rich.text import Text
 from textual import on, work
@@ -20,6 +20,7 @@ from textual.containers import Container, Vertical
 from textual.widgets import Input, Static
 
 from smvault.domain.clock import parse_timestamp
+from smvault.domain.models import PersonStatus
 from smvault.services import grants as grants_service
 from smvault.services import people as people_service
 from smvault.services.lookup import account_by_ref
@@ -86,12 +87,13 @@ def _when(ts: object) -> str:
 
 
 def _expiry(moment: datetime | None) -> str:
-    """When a grant stops working (UTC): a bare day when it ends at midnight."""
+    """When a grant stops working (UTC). A grant "good through" a day ends at the next
+    midnight (domain.clock.end_of_day): show the day it was granted through, not the next."""
     if moment is None:
         return "never"
     if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
-        return f"{moment:%Y-%m-%d}"
-    return f"{moment:%Y-%m-%d %H:%M}"
+        return f"through {moment - timedelta(days=1):%Y-%m-%d}"
+    return f"until {moment:%Y-%m-%d %H:%M}"
 
 
 @dataclass(frozen=True)
@@ -292,14 +294,13 @@ class PeopleView(View):
         open_grants = shown.detail.grants
         rows, accounts = [], {}
         now = self.app.clock()  # type: ignore[attr-defined]
-        left = person.leave_on is not None and person.leave_on <= today
         for grant in open_grants:
             key = shown.account_keys.get(grant.account_id, f"#{grant.account_id}")
             if grant.id in shown.in_force:
                 state = "in force"
             elif not grant.active(now):
-                state = f"expired {grant.expires_at:%Y-%m-%d}" if grant.expires_at else "not in force"
-            elif left:
+                state = "expired" if grant.expires_at else "not in force"
+            elif person.status(today) is PersonStatus.LEFT:
                 state = "not in force (left)"
             else:
                 state = "not in force"
