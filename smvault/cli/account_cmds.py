@@ -21,6 +21,7 @@ def _root_of_control_options(command):
         click.option("--status", type=click.Choice(["active", "dormant", "retired"])),
         click.option("--company-owned/--not-company-owned", "company_owned", default=None),
         click.option("--owner", metavar="EMAIL"),
+        click.option("--backup-owner", "backup_owner", metavar="EMAIL", help="Who takes over if the owner cannot."),
         click.option("--login-id", "login_id", help="The login identifier (email, phone or username)."),
         click.option("--recovery-email", "recovery_email"),
         click.option("--recovery-email-controller", "recovery_email_controller", metavar="EMAIL"),
@@ -40,6 +41,7 @@ def account_json(a: Account, people: dict[int, str]) -> dict:
         "id": a.id, "key": a.key, "platform": a.platform, "handle": a.handle, "url": a.url,
         "brand": a.brand, "region": a.region, "business_unit": a.business_unit, "tier": a.tier,
         "status": a.status, "company_owned": a.company_owned, "owner": people.get(a.owner_id),
+        "backup_owner": people.get(a.backup_owner_id),
         "root_of_control": {
             "login_id": a.login_id,
             "recovery_email": a.recovery_email,

@@ -147,6 +147,7 @@ class Account:
     status: AccountStatus = AccountStatus.ACTIVE
     company_owned: bool = True
     owner_id: int | None = None
+    backup_owner_id: int | None = None
     # Root of control: how the account is logged into and recovered, and who holds each part.
     login_id: str | None = None
     recovery_email: str | None = None
@@ -172,6 +173,7 @@ ACCOUNT_EDITABLE = (
     "status",
     "company_owned",
     "owner_id",
+    "backup_owner_id",
     "login_id",
     "recovery_email",
     "recovery_email_controller_id",

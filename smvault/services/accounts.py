@@ -24,6 +24,7 @@ from smvault.services.session import Session
 # Fields given as a person's email and stored as that person's id.
 _PERSON_FIELDS = {
     "owner": "owner_id",
+    "backup_owner": "backup_owner_id",
     "recovery_email_controller": "recovery_email_controller_id",
     "recovery_phone_controller": "recovery_phone_controller_id",
     "totp_holder": "totp_holder_id",

@@ -129,7 +129,48 @@ def _statements(statements: list[str]) -> Callable[[Connection], None]:
     return apply
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _statements(_SCHEMA_V1)),)
+# Workflows (offboarding, ownership transfer, access review) and an account's backup owner.
+# A workflow's kind-specific facts live in `data` (JSON); its steps are rows so that each
+# step's evidence, who resolved it and when stay queryable.
+_SCHEMA_V2 = [
+    """ALTER TABLE accounts ADD COLUMN backup_owner_id INTEGER REFERENCES people(id)""",
+    """CREATE TABLE workflows (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('offboarding', 'transfer', 'review')),
+        state TEXT NOT NULL,
+        person_id INTEGER REFERENCES people(id),
+        account_id INTEGER REFERENCES accounts(id),
+        opened_by INTEGER NOT NULL REFERENCES operators(id),
+        opened_at TEXT NOT NULL,
+        opened_seq INTEGER NOT NULL,
+        closed_by INTEGER REFERENCES operators(id),
+        closed_at TEXT,
+        data TEXT NOT NULL DEFAULT '{}')""",
+    """CREATE INDEX workflows_open ON workflows(kind) WHERE closed_at IS NULL""",
+    """CREATE UNIQUE INDEX workflows_one_offboarding ON workflows(person_id)
+        WHERE kind = 'offboarding' AND closed_at IS NULL""",
+    """CREATE UNIQUE INDEX workflows_one_transfer ON workflows(account_id)
+        WHERE kind = 'transfer' AND closed_at IS NULL""",
+    """CREATE TABLE workflow_steps (
+        id INTEGER PRIMARY KEY,
+        workflow_id INTEGER NOT NULL REFERENCES workflows(id),
+        position INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        account_id INTEGER REFERENCES accounts(id),
+        grant_id INTEGER REFERENCES grants(id),
+        data TEXT NOT NULL DEFAULT '{}',
+        state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'done')),
+        outcome TEXT,
+        done_by INTEGER REFERENCES operators(id),
+        done_at TEXT,
+        evidence TEXT,
+        UNIQUE (workflow_id, position))""",
+]
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _statements(_SCHEMA_V1)),
+    Migration(2, "workflows and backup owners", _statements(_SCHEMA_V2)),
+)
 
 LATEST = MIGRATIONS[-1].version
 

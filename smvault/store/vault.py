@@ -24,6 +24,7 @@ from smvault.store.migrations import migrate
 from smvault.store.operators import Operators
 from smvault.store.people import People
 from smvault.store.secrets import Secrets
+from smvault.store.workflows import Workflows
 
 BACKUP_MEMBERS = (keyrings.KEYRING_FILE, DB_FILE)
 
@@ -43,6 +44,7 @@ class Vault:
         self.grants = Grants(conn)
         self.secrets = Secrets(conn)
         self.operators = Operators(conn)
+        self.workflows = Workflows(conn)
         self.log = AccessLog(conn, self.vault_id)
 
     def __repr__(self) -> str:

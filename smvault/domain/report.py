@@ -1,0 +1,104 @@
+"""Workflow reports for HR and audit: one structure, written as Markdown, JSON or CSV.
+
+Every report ends with a log checkpoint (seq and entry hash of the entry that recorded the
+report), which ties the paper to the log: anyone holding the vault can check that entry.
+CSV cells are neutralised against formula injection, since these files are opened in
+spreadsheets: a cell starting with = + - @, tab or CR is prefixed with a quote.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from smvault.domain.text import printable
+
+FORMATS = ("md", "json", "csv")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def _md_cell(value: object) -> str:
+    text = printable("" if value is None else str(value))
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    vault_id: str
+    seq: int
+    entry_hash: str  # hex
+    ts: str
+
+    def line(self) -> str:
+        return f"smvault checkpoint vault={self.vault_id} seq={self.seq} hash={self.entry_hash} at={self.ts}"
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    facts: tuple[tuple[str, Any], ...]  # (label, value) pairs shown at the top
+    tables: tuple[Table, ...]
+    checkpoint: Checkpoint
+    data: dict[str, Any] = field(default_factory=dict)  # extra structured fields for the JSON form
+
+    def render(self, fmt: str) -> str:
+        if fmt == "md":
+            return self.markdown()
+        if fmt == "json":
+            return self.json()
+        if fmt == "csv":
+            return self.csv()
+        raise ValueError(fmt)
+
+    def markdown(self) -> str:
+        out = [f"# {_md_cell(self.title)}", ""]
+        out += [f"- **{_md_cell(label)}**: {_md_cell(value)}" for label, value in self.facts]
+        for table in self.tables:
+            out += ["", f"## {_md_cell(table.title)}", ""]
+            if not table.rows:
+                out.append("(none)")
+                continue
+            out.append("| " + " | ".join(_md_cell(h) for h in table.headers) + " |")
+            out.append("|" + "---|" * len(table.headers))
+            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows]
+        out += ["", "## Log checkpoint", "", f"`{self.checkpoint.line()}`", ""]
+        return "\n".join(out)
+
+    def json(self) -> str:
+        body = {
+            "title": self.title,
+            "facts": {label: value for label, value in self.facts},
+            **self.data,
+            "tables": {t.title: [dict(zip(t.headers, row)) for row in t.rows] for t in self.tables},
+            "checkpoint": self.checkpoint.__dict__,
+        }
+        return json.dumps(body, indent=2, sort_keys=False, default=str) + "\n"
+
+    def csv(self) -> str:
+        """One CSV: a section column names the table each row belongs to."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        for label, value in self.facts:
+            writer.writerow(["fact", csv_safe(label), csv_safe(value)])
+        for table in self.tables:
+            writer.writerow(["section", *(csv_safe(h) for h in table.headers)])
+            for row in table.rows:
+                writer.writerow([csv_safe(table.title), *(csv_safe(c) for c in row)])
+        writer.writerow(["checkpoint", csv_safe(self.checkpoint.line())])
+        return buffer.getvalue()
