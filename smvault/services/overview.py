@@ -14,6 +14,7 @@ from smvault.domain.models import AccountStatus, MfaMethod, Person, PersonStatus
 from smvault.domain.risks import is_personal_email, rotation_days, rotation_due, rotation_overdue
 from smvault.services.control import MIN_CONTROLLERS, under_controlled
 from smvault.services.session import Session
+from smvault.services.workflows import open_counts
 
 RISK_KINDS = (
     "under-controlled",
@@ -46,7 +47,8 @@ class Risk:
 @dataclass(frozen=True)
 class Overview:
     # accounts (retired included), people, operators, grants_in_force (held by people who
-    # have not left), leaving, left, passwords, totp_seeds, recovery_codes_unused, log_entries
+    # have not left), leaving, left, passwords, totp_seeds, recovery_codes_unused, log_entries,
+    # open_offboarding, open_transfer, open_review (workflows not yet closed)
     counts: dict[str, int]
     risks: dict[str, list[Risk]]  # every kind of RISK_KINDS, in that order; most severe first
 
@@ -96,6 +98,7 @@ def overview(session: Session) -> Overview:
         "totp_seeds": secrets["totp_seeds"],
         "recovery_codes_unused": secrets["recovery_codes_unused"],
         "log_entries": vault.log.count(),
+        **{f"open_{kind}": n for kind, n in open_counts(session).items()},
     }
     risks = {
         "under-controlled": _under_controlled(under_controlled(session), labels),

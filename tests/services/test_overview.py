@@ -55,6 +55,7 @@ def test_counts_of_an_almost_empty_vault(session):
         "accounts": 0, "people": 1, "operators": 1, "grants_in_force": 0, "leaving": 0, "left": 0,
         "passwords": 0, "totp_seeds": 0, "recovery_codes_unused": 0,
         "log_entries": session.vault.log.count(),
+        "open_offboarding": 0, "open_transfer": 0, "open_review": 0,
     }
 
 

@@ -1,0 +1,50 @@
+"""Every workflow at a glance (offboardings, transfers, reviews): for lists and the dashboard.
+
+Read-only and unlogged; each kind's own service (offboarding, transfer, review) moves them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smvault.domain.workflow import WorkflowKind
+from smvault.services.session import Session
+
+
+@dataclass(frozen=True)
+class WorkflowRow:
+    id: int
+    kind: str  # offboarding | transfer | review
+    state: str
+    subject: str  # plain text: the leaver, "account → new owner", or the review's scope
+    person_email: str | None
+    account_key: str | None
+    opened_at: str
+    steps: int
+    steps_done: int  # resolved and recorded; offboarding steps that resolved themselves count at close
+
+
+def workflow_rows(session: Session, open_only: bool = True) -> list[WorkflowRow]:
+    vault = session.vault
+    summaries = vault.workflows.summaries(open_only)
+    people = vault.people.labels()
+    accounts = vault.accounts.by_ids({s[4] for s in summaries if s[4] is not None})
+    rows = []
+    for wid, kind, state, person_id, account_id, opened_at, steps, done in summaries:
+        name, email = people.get(person_id, ("", None)) if person_id is not None else ("", None)
+        account = accounts.get(account_id)
+        if kind == WorkflowKind.TRANSFER:
+            subject = f"{account.key if account else '?'} → {name}"
+        elif kind == WorkflowKind.REVIEW:
+            subject = f"access review {wid}"
+        else:
+            subject = name
+        rows.append(WorkflowRow(wid, kind, state, subject, email, account.key if account else None,
+                                opened_at, steps, done))
+    return rows
+
+
+def open_counts(session: Session) -> dict[str, int]:
+    """Open workflows by kind; every kind present, zero included."""
+    counts = session.vault.workflows.count_open()
+    return {kind.value: counts.get(kind.value, 0) for kind in WorkflowKind}
