@@ -43,3 +43,27 @@ def test_newer_schema_is_refused(tmp_path):
     conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', 't')")
     with pytest.raises(IntegrityError, match="newer"):
         migrations.migrate(conn, tx, "t")
+
+
+def test_a_version_1_vault_is_upgraded_on_unlock_and_keeps_its_data(tmp_path, monkeypatch, clock):
+    """A vault created before workflows existed opens with the new schema; nothing is lost."""
+    from smvault.services import people
+    from smvault.services.session import create_vault, unlock
+    from tests.conftest import PASSPHRASE
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:1])
+    with create_vault(tmp_path / "v", "alice", PASSPHRASE, clock=clock) as s:
+        people.add_person(s, "Bo", "bo@example.com")
+        bo = s.vault.people.by_email("bo@example.com").id
+        with s.atomic():  # this code's Accounts repository already expects the v2 column
+            s.vault.conn.execute("INSERT INTO accounts (platform, handle, owner_id, created_at) "
+                                 "VALUES ('x', 'acme', ?, 'now')", (bo,))
+        assert migrations.current_version(s.vault.conn) == 1
+    monkeypatch.undo()
+    with unlock(tmp_path / "v", "alice", PASSPHRASE, clock=clock) as s:
+        assert migrations.current_version(s.vault.conn) == migrations.LATEST
+        account = s.vault.accounts.by_key("x", "acme")
+        assert account.owner_id == s.vault.people.by_email("bo@example.com").id
+        assert account.backup_owner_id is None
+        assert s.vault.workflows.count_open() == {}
+        assert s.vault.log.verify().ok
