@@ -6,7 +6,8 @@ from datetime import datetime
 
 from smvault.domain.clock import timestamp
 from smvault.domain.errors import ConflictError, InvalidInputError, NotFoundError, PolicyError
-from smvault.domain.models import Grant, Level, PersonStatus
+from smvault.domain.models import Grant, Level, Person, PersonStatus
+from smvault.domain.workflow import WorkflowKind
 from smvault.services.lookup import account_by_ref, person_by_email
 from smvault.services.inputs import clean_text
 from smvault.services.policy import require_manage
@@ -39,6 +40,8 @@ def add_grant(
         raise InvalidInputError("the expiry is in the past")
     with session.atomic():
         require_manage(session, account)
+        if person.leave_on is not None:
+            _refuse_if_offboarded(session, person)
         for existing in session.vault.grants.open_for(person.id, account.id):
             if existing.level is lvl:
                 raise ConflictError(
@@ -55,6 +58,16 @@ def add_grant(
                     "expires": grant.expires_at and timestamp(grant.expires_at), "reason": reason},
         )
     return grant
+
+
+def _refuse_if_offboarded(session: Session, person: Person) -> None:
+    """Nobody whose offboarding is closed gets access again while they are still leaving
+    (closing revoked everything they held; a new grant would undo it)."""
+    latest = session.vault.workflows.find(WorkflowKind.OFFBOARDING, open_only=False, person_id=person.id)
+    if latest and latest[0].closed:
+        raise PolicyError(
+            f"{person.email} has been offboarded (offboarding {latest[0].id} is closed): no new grants"
+        )
 
 
 def revoke_grants(session: Session, email: str, account_ref: str, level: str | None = None) -> list[Grant]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from smvault.domain.clock import parse_timestamp
@@ -145,3 +146,29 @@ class Grants:
             (person_id, account_id, now),
         )
         return [r[0] for r in rows]
+
+    # --- added for offboarding (new methods; the ones above are unchanged) ---------------
+
+    def path_grants_for(self, account_ids: set[int], now: str) -> dict[int, list[tuple[int, str]]]:
+        """`path_grants_by_account` restricted to some accounts, through the account index."""
+        by_account: dict[int, list[tuple[int, str]]] = {}
+        if not account_ids:
+            return by_account
+        for account_id, person_id, level in self._conn.execute(
+            "SELECT account_id, person_id, level FROM grants"
+            " WHERE account_id IN (SELECT value FROM json_each(?1))"
+            " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2) AND ("
+            " level = 'platform-admin' OR (level IN ('reveal', 'manage') AND person_id IN"
+            " (SELECT person_id FROM operators WHERE removed_at IS NULL)))",
+            (json.dumps(sorted(account_ids)), now),
+        ):
+            by_account.setdefault(account_id, []).append((person_id, level))
+        return by_account
+
+    def revoke_many(self, grant_ids: list[int], operator_id: int, now: str) -> None:
+        """Revoke several grants in one statement (those already revoked keep their record)."""
+        self._conn.execute(
+            "UPDATE grants SET revoked_at = ?, revoked_by = ? "
+            "WHERE id IN (SELECT value FROM json_each(?)) AND revoked_at IS NULL",
+            (now, operator_id, json.dumps(sorted(grant_ids))),
+        )

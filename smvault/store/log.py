@@ -145,3 +145,38 @@ class AccessLog:
 
     def count(self) -> int:
         return self.head().seq
+
+    # --- added for offboarding (new methods; the ones above are unchanged) ---------------
+
+    def disclosures_to(self, person_id: int, actions: tuple[str, ...]) -> list[tuple]:
+        """(seq, ts, action, account, field) of the entries with these actions that disclosed
+        something to a person, in no particular order. Found through the recipient index; the
+        fields are extracted in SQL, so no entry body is parsed in Python. No ORDER BY: an
+        index on exactly these expressions would then answer it without reading the table."""
+        return self._conn.execute(
+            "SELECT seq, json_extract(body, '$.ts'), json_extract(body, '$.action'),"
+            " json_extract(body, '$.account'), json_extract(body, '$.field')"
+            " FROM log WHERE json_extract(body, '$.to') = ?"
+            f" AND json_extract(body, '$.action') IN ({','.join('?' * len(actions))})",
+            (person_id, *actions),
+        ).fetchall()
+
+    def entries_about(self, after_seq: int, *, person_id: int, account_ids: set[int],
+                      account_actions: tuple[str, ...], person_actions: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Parsed entries after `after_seq`, oldest first, that are either one of
+        `account_actions` on one of the accounts, or disclose anything to the person (`to`),
+        or one of `person_actions` about the person. One range scan from `after_seq`; only
+        the matching bodies are parsed in Python."""
+        def marks(values: tuple[str, ...]) -> str:
+            return ",".join("?" * len(values)) or "NULL"
+
+        sql = (
+            "SELECT body FROM log WHERE seq > ? AND ("
+            f"(json_extract(body, '$.action') IN ({marks(account_actions)})"
+            "  AND json_extract(body, '$.account') IN (SELECT value FROM json_each(?)))"
+            " OR json_extract(body, '$.to') = ?"
+            f" OR (json_extract(body, '$.action') IN ({marks(person_actions)})"
+            "  AND json_extract(body, '$.person') = ?)) ORDER BY seq"
+        )
+        params = (after_seq, *account_actions, json.dumps(sorted(account_ids)), person_id, *person_actions, person_id)
+        return [json.loads(body) for (body,) in self._conn.execute(sql, params)]

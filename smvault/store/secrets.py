@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from smvault.domain.models import CredentialState, RecoveryCode
+from smvault.domain.offboarding import SecretDates
 from smvault.domain.otp import OtpParams
 from smvault.store.connection import Connection
 from smvault.store.rows import ts_or_none
@@ -110,3 +112,22 @@ class Secrets:
             recovery_codes_total=total,
             recovery_codes_unused=unused,
         )
+
+    # --- added for offboarding (new methods; the ones above are unchanged) ---------------
+
+    def dates_for(self, account_ids: set[int]) -> dict[int, SecretDates]:
+        """When each account's password and TOTP seed were set and its oldest unused recovery
+        code was stored (never the values), for several accounts in one query."""
+        if not account_ids:
+            return {}
+        rows = self._conn.execute(
+            "SELECT ids.value, p.rotated_at, t.enrolled_at,"
+            " (SELECT min(r.created_at) FROM recovery_codes r"
+            "  WHERE r.account_id = ids.value AND r.used_at IS NULL)"
+            " FROM json_each(?) ids"
+            " LEFT JOIN passwords p ON p.account_id = ids.value"
+            " LEFT JOIN totp_secrets t ON t.account_id = ids.value",
+            (json.dumps(sorted(account_ids)),),
+        )
+        return {aid: SecretDates(ts_or_none(pw), ts_or_none(seed), ts_or_none(code))
+                for aid, pw, seed, code in rows}
