@@ -6,7 +6,13 @@ import contextlib
 import os
 from pathlib import Path
 
-from smvault.domain.errors import ConflictError, IntegrityError, NotFoundError, UsageError
+from smvault.domain.errors import (
+    ConflictError,
+    IntegrityError,
+    NotFoundError,
+    UsageError,
+    WrongPassphraseError,
+)
 from smvault.store import keyring as keyrings
 from smvault.store.accounts import Accounts
 from smvault.store.connection import (
@@ -134,6 +140,19 @@ class Vault:
         keyrings.commit_pending(self.directory)
         self._key = new_key
         self.keyring = new_keyring
+
+    def check_passphrase(self, operator: str, passphrase: bytes) -> bool:
+        """True when `passphrase` opens `operator`'s slot (as on disk now) to this vault's key.
+
+        For a second operator confirming an action at the same terminal (dual control).
+        Raises WrongPassphraseError (or UnknownOperatorError); messages never hold the passphrase.
+        """
+        import hmac
+
+        key = keyrings.unlock(keyrings.load(self.directory), operator, passphrase)
+        if not hmac.compare_digest(key, self._key):  # a slot sealed to some other key
+            raise WrongPassphraseError(f"wrong passphrase for operator '{operator}'")
+        return True
 
     # -- integrity and backups -------------------------------------------------------------
 
