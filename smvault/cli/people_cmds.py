@@ -1,13 +1,17 @@
-"""person add | list | show | update | leave."""
+"""person add | list | show | update | leave | sync."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
 from smvault.cli.context import Options, pass_options
 from smvault.cli.output import emit_json, fields, say, table
 from smvault.cli.params import DATE, json_option
+from smvault.domain.errors import InvalidInputError
 from smvault.domain.models import Person
+from smvault.domain.text import printable
 
 
 def person_json(person: Person, today) -> dict:
@@ -123,6 +127,106 @@ def person_leave(opts: Options, email: str, on) -> None:
     with opts.session() as session:
         p = mark_leaving(session, email, on)
     say(f"{p.name} <{p.email}> leaves on {on.isoformat()}.")
+
+
+@person.command("sync")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--apply", "apply_", is_flag=True, help="Make the changes (default: a dry run that changes nothing).")
+@click.option("--column", "columns", multiple=True, metavar="FIELD=HEADER",
+              help="Read FIELD from the column named HEADER, e.g. --column email=\"Work Email\" (repeatable).")
+@click.option("--mapping", "mapping_file", type=click.Path(path_type=Path, dir_okay=False),
+              help='TOML file with a [columns] table of FIELD = "Header" (--column wins).')
+@json_option
+@pass_options
+def person_sync(opts: Options, file: Path, apply_: bool, columns, mapping_file, as_json: bool) -> None:
+    """Compare an HR roster (CSV) with the vault: new people, changed people, people leaving
+    and people gone from the file. With --apply, all of it in one transaction: new people
+    added, changes made, leavers given their leave date and their offboarding opened
+    (people missing from the file leave today).
+
+    \b
+    Fields: email, name (required), team, type, status, end_date. Headers match ignoring
+    case, spaces, '_' and '-'; map others with --column or --mapping.
+    type:     employee | contractor | agency
+    status:   active | leaving (needs end_date) | terminated, inactive, left (ended)
+    end_date: YYYY-MM-DD
+    Bad rows are all reported as FILE:LINE: field: problem, and nothing is applied.
+    """
+    from smvault.domain.roster import RosterFileError
+    from smvault.services.roster import apply_roster_sync, load_mapping, plan_roster_sync
+
+    mapping = load_mapping(columns, mapping_file)
+    try:
+        with opts.session() as session:
+            if apply_:
+                result = apply_roster_sync(session, file, mapping)
+                plan = result.plan
+            else:
+                plan = plan_roster_sync(session, file, mapping)
+    except RosterFileError as exc:
+        for problem in exc.problems:  # FILE:LINE: field: problem, as editors and CI read them
+            click.echo(printable(problem), err=True)
+        raise InvalidInputError(exc.summary) from None
+    if as_json:
+        body = roster_plan_json(plan)
+        if apply_:
+            body["applied"] = {"added": result.added, "updated": result.updated,
+                               "marked_leaving": result.marked_leaving,
+                               "offboardings": list(result.offboardings)}
+        emit_json(body)
+        return
+    show_roster_plan(plan)
+    if not apply_:
+        say("\ndry run: nothing changed; use --apply")
+    elif plan.empty:
+        say("\nNothing to apply.")
+    else:
+        say(f"\nApplied: {result.added} added, {result.updated} updated, {result.marked_leaving} "
+            f"given a leave date, {len(result.offboardings)} offboardings opened.")
+
+
+def _leaver_json(leaver) -> dict:
+    return {"email": leaver.person.email, "name": leaver.person.name, "on": leaver.on, "why": leaver.why,
+            "line": leaver.line, "opens_offboarding": leaver.opens_offboarding}
+
+
+def roster_plan_json(plan) -> dict:
+    return {
+        "file": plan.source, "rows": plan.rows, "unchanged": plan.unchanged,
+        "new": [{"line": n.row.line, "email": n.row.email, "name": n.row.name, "team": n.row.team,
+                 "type": n.row.type, "leave_on": n.leave_on} for n in plan.new],
+        "changed": [{"line": c.line, "email": c.person.email,
+                     "changes": {ch.field: {"old": ch.old, "new": ch.new} for ch in c.changes}}
+                    for c in plan.changed],
+        "leaving": [_leaver_json(leaver) for leaver in plan.leaving],
+        "gone": [_leaver_json(leaver) for leaver in plan.gone],
+        "notes": [{"line": n.line, "email": n.email, "note": n.text} for n in plan.notes],
+    }
+
+
+def show_roster_plan(plan) -> None:
+    say(f"{plan.source}: {plan.rows} people in the file, {plan.unchanged} unchanged.")
+    if plan.new:
+        say(f"\nNew ({len(plan.new)}):")
+        table(["line", "email", "name", "team", "type", "leaves"],
+              [(n.row.line, n.row.email, n.row.name, n.row.team, n.row.type or "employee", n.leave_on)
+               for n in plan.new])
+    if plan.changed:
+        say(f"\nChanged ({len(plan.changed)}):")
+        table(["line", "email", "changes"],
+              [(c.line, c.person.email, "; ".join(f"{ch.field}: {ch.old or '-'} -> {ch.new}" for ch in c.changes))
+               for c in plan.changed])
+    for title, leavers in (("Leaving / ending", plan.leaving), ("Gone from the file (leave today)", plan.gone)):
+        if leavers:
+            say(f"\n{title} ({len(leavers)}):")
+            table(["line", "email", "name", "leaves", "why", "offboarding"],
+                  [(leaver.line, leaver.person.email, leaver.person.name, leaver.on, leaver.why,
+                    "opens" if leaver.opens_offboarding else "exists") for leaver in leavers])
+    if plan.notes:
+        say(f"\nNot applied ({len(plan.notes)}):")
+        table(["line", "email", "note"], [(n.line, n.email, n.text) for n in plan.notes])
+    if plan.empty:
+        say("\nThe vault already matches the file.")
 
 
 COMMANDS = [person]

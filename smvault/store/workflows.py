@@ -131,3 +131,35 @@ class Workflows:
 
     def set_step_data(self, step_id: int, data: dict[str, Any]) -> None:
         self._conn.execute("UPDATE workflow_steps SET data = ? WHERE id = ?", (_json(data), step_id))
+
+    # Added for access reviews and roster sync (new methods; the ones above are unchanged).
+
+    def headers(self, kind: WorkflowKind, open_only: bool = True) -> list[tuple[Workflow, int, int]]:
+        """Workflows of a kind without their step rows, each with (steps, steps done), newest
+        first, in one query: a list of reviews must not load every snapshotted grant."""
+        sql = (f"SELECT {', '.join('w.' + c.strip() for c in _WF_COLUMNS.split(','))},"
+               " count(s.id), count(s.done_at) FROM workflows w"
+               " LEFT JOIN workflow_steps s ON s.workflow_id = w.id WHERE w.kind = ?")
+        if open_only:
+            sql += " AND w.closed_at IS NULL"
+        rows = self._conn.execute(sql + " GROUP BY w.id ORDER BY w.id DESC", (kind.value,))
+        return [(_workflow(r[:11], ()), r[11], r[12]) for r in rows]
+
+    def person_ids(self, kind: WorkflowKind, open_only: bool = False) -> set[int]:
+        """People who have (or had, unless `open_only`) a workflow of this kind about them."""
+        sql = "SELECT DISTINCT person_id FROM workflows WHERE kind = ? AND person_id IS NOT NULL"
+        if open_only:
+            sql += " AND closed_at IS NULL"
+        return {r[0] for r in self._conn.execute(sql, (kind.value,))}
+
+    def header(self, workflow_id: int) -> Workflow | None:
+        """The workflow record without its steps (one row, however many steps it has)."""
+        row = self._conn.execute(f"SELECT {_WF_COLUMNS} FROM workflows WHERE id = ?", (workflow_id,)).fetchone()
+        return _workflow(row, ()) if row else None
+
+    def step_at(self, workflow_id: int, position: int) -> Step | None:
+        row = self._conn.execute(
+            f"SELECT {_STEP_COLUMNS} FROM workflow_steps WHERE workflow_id = ? AND position = ?",
+            (workflow_id, position),
+        ).fetchone()
+        return _step(row) if row else None
