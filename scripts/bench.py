@@ -27,6 +27,7 @@ OUT = ROOT / "bench-out"
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import bench_data  # noqa: E402
+import bench_workflows  # noqa: E402
 
 perf = time.perf_counter
 
@@ -1166,6 +1167,22 @@ def smvault_log_verify_cli(args, meta, vault_dir, anchor_dir, passfile) -> None:
         verdict(ru.ru_maxrss / 1024 <= T_RSS_MB), 1)
 
 
+# --------------------------------------------------------------------------- workflows
+
+
+def run_workflows(args, meta, vault_dir: Path, anchor_dir: Path) -> None:
+    """Last: applying a roster sync changes the working copy."""
+    from smvault.services.session import unlock
+
+    session = unlock(vault_dir, meta["operator"], bench_data.PASSPHRASE, anchor_dir=anchor_dir)
+    try:
+        bench_workflows.bench_workflows(
+            args, meta, session, vault_dir.parent, row=row, say=say, section=section, fmt_s=fmt_s,
+            med=med, spread=spread, verdict=verdict, time_calls=time_calls)
+    finally:
+        session.close()
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -1189,6 +1206,8 @@ def main(argv: list[str]) -> int:
                         help="skip timing `smvault log verify` as a whole process")
     parser.add_argument("--tui-only", action="store_true",
                         help="only the terminal UI figures (start, dashboard, accounts, filter, RSS)")
+    parser.add_argument("--workflows-only", action="store_true",
+                        help="only the workflow figures (offboarding plan, roster sync)")
     args = parser.parse_args(argv)
     args.runs = max(1, args.runs)
     for name in SCRUB_ENV:
@@ -1207,6 +1226,10 @@ def main(argv: list[str]) -> int:
     meta, vault_dir, anchor_dir, passfile = prepare_vault(args, sizes)
     if args.tui_only:
         bench_tui(args, meta, vault_dir, anchor_dir, passfile)
+        print_table()
+        return 0
+    if args.workflows_only:
+        run_workflows(args, meta, vault_dir, anchor_dir)
         print_table()
         return 0
     bench_unlock(args, meta, vault_dir, anchor_dir)
@@ -1229,6 +1252,7 @@ def main(argv: list[str]) -> int:
         session.close()
     bench_cli(args, meta, vault_dir, anchor_dir, passfile)
     bench_tui(args, meta, vault_dir, anchor_dir, passfile)
+    run_workflows(args, meta, vault_dir, anchor_dir)
 
     section("Memory")
     peak = maxrss_kib() / 1024

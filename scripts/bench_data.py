@@ -36,7 +36,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 # Bump whenever the generated data changes shape: cached vaults with another version are rebuilt.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4  # 4: built with schema v3 (workflows, disclosure index)
 
 PASSPHRASE = b"bench passphrase - synthetic data only"
 OPERATOR = "admin"
