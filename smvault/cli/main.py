@@ -47,15 +47,18 @@ def _register() -> None:
         account_cmds,
         grant_cmds,
         log_cmds,
+        offboard_cmds,
         operator_cmds,
         people_cmds,
+        review_cmds,
         secret_cmds,
+        transfer_cmds,
         ui_cmds,
         vault_cmds,
     )
 
     for module in (ui_cmds, vault_cmds, operator_cmds, people_cmds, account_cmds, secret_cmds, grant_cmds,
-                   log_cmds):
+                   offboard_cmds, transfer_cmds, review_cmds, log_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 
