@@ -17,10 +17,11 @@ def transfer_json(view) -> dict:
 
 
 def show_transfer(view) -> None:
-    """The checklist as text: [x]/[ ] per step, waits as dates, then what blocks closing."""
+    """The checklist as text: [x]/[ ] per step, open waits (a date, or what they wait for),
+    then what blocks closing."""
     fields([
         ("transfer", view.workflow_id), ("account", view.account_key),
-        ("to", f"{view.to_name} <{view.to_email}>"), ("from", view.from_email),
+        ("to", f"{view.to_name} <{view.to_email}>"), ("from", view.from_email or "nobody"),
         ("template", view.template), ("state", view.state),
         ("requested", f"{view.requested_by}, {view.opened_at}"),
         ("approved", f"{view.approved_by}, {view.approved_at} ({view.approval})" if view.approved_by else None),
@@ -31,8 +32,8 @@ def show_transfer(view) -> None:
     for step in view.steps:
         how = "auto" if step.auto else "manual"
         line = f"  [{'x' if step.done else ' '}] {step.position}. {step.title} ({how})"
-        if step.not_before is not None and not step.done:
-            line += f", not before {step.not_before.isoformat()}"
+        if step.wait and not step.done:
+            line += f", {step.wait}"
         say(line)
         if step.done:
             say(f"        {step.evidence or 'done'} ({step.done_by}, {step.done_at})")
@@ -92,8 +93,9 @@ def transfer_status(opts: Options, ident: str, as_json: bool) -> None:
 
 @transfer.command("approve")
 @click.argument("ident", metavar="ID|ACCOUNT")
+@json_option
 @pass_options
-def transfer_approve(opts: Options, ident: str) -> None:
+def transfer_approve(opts: Options, ident: str, as_json: bool) -> None:
     """Approve a transfer: a different operator than its requester.
 
     Run it as yourself (your own --operator and passphrase): that unlock is the approval's
@@ -102,6 +104,9 @@ def transfer_approve(opts: Options, ident: str) -> None:
 
     with opts.session() as session:
         view = approve_transfer(session, ident)
+    if as_json:
+        emit_json(transfer_json(view))
+        return
     say(f"Approved transfer {view.workflow_id} ({view.account_key} -> {view.to_email}) "
         f"as {view.approved_by}.")
 
@@ -110,13 +115,17 @@ def transfer_approve(opts: Options, ident: str) -> None:
 @click.argument("ident", metavar="ID|ACCOUNT")
 @click.argument("position", type=int, metavar="N")
 @click.option("--note", required=True, help="Evidence: what was done, where, by whom.")
+@json_option
 @pass_options
-def transfer_step(opts: Options, ident: str, position: int, note: str) -> None:
+def transfer_step(opts: Options, ident: str, position: int, note: str, as_json: bool) -> None:
     """Resolve manual step N with a note as evidence."""
     from smvault.services.transfer import resolve_transfer_step
 
     with opts.session() as session:
         view = resolve_transfer_step(session, ident, position, note)
+    if as_json:
+        emit_json(transfer_json(view))
+        return
     say(f"Step {position} of transfer {view.workflow_id} done; {len(view.open_steps)} open.")
 
 
@@ -144,13 +153,17 @@ def transfer_close(opts: Options, ident: str, as_json: bool) -> None:
 @transfer.command("cancel")
 @click.argument("ident", metavar="ID|ACCOUNT")
 @click.option("--reason", required=True, help="Why (logged).")
+@json_option
 @pass_options
-def transfer_cancel(opts: Options, ident: str, reason: str) -> None:
+def transfer_cancel(opts: Options, ident: str, reason: str, as_json: bool) -> None:
     """Cancel an open transfer; the account is left as it is."""
     from smvault.services.transfer import cancel_transfer
 
     with opts.session() as session:
         view = cancel_transfer(session, ident, reason)
+    if as_json:
+        emit_json(transfer_json(view))
+        return
     say(f"Cancelled transfer {view.workflow_id} ({view.account_key}).")
 
 

@@ -15,7 +15,7 @@ two entries in the same second still have an order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -109,7 +109,8 @@ COMMON_STEPS: tuple[StepTemplate, ...] = (
        "{new} enrols their authenticator from the vault seed via the QR modal or "
        "`smvault secret reveal {account} --field totp-seed`"),
     _t(QR_ENROL, "{new} enrols the new seed: the QR code shown in the vault (or a seed reveal) "
-       "after it was set; a note is accepted only when the account's MFA is not TOTP"),
+       "after the last seed was stored, and not to {old}; a note is accepted only when the "
+       "account's MFA is not TOTP"),
     _t(UPDATE_ROOT, "Make {new} the owner in the vault and re-point the recovery email, recovery "
        "phone and TOTP device that {old} controlled (done by closing the transfer)"),
 )
@@ -158,21 +159,51 @@ def is_auto(kind: str) -> bool:
 # -- dual control ---------------------------------------------------------------------------
 
 
-def require_approvable(state: str, requester_id: int, requester_person_id: int,
-                       approver_id: int, approver_person_id: int, new_owner_id: int) -> None:
+@dataclass(frozen=True)
+class Approver:
+    """What the approval rule needs to know about the operator who would approve."""
+
+    operator_id: int
+    person_id: int
+    name: str
+    added_by: int | None  # the operator who added them (None: the vault's first operator)
+    own_passphrase: bool  # they changed the passphrase their adder chose (or chose it themself)
+    created_at: datetime
+    added_after_request: bool  # their `operator.add` log entry comes after the request's
+    person_active: bool  # their person has neither left nor a leave date set
+
+
+def require_approvable(state: str, requester_id: int, requester_person_id: int, approver: Approver,
+                       new_owner_id: int, opened_at: datetime) -> None:
     """A second pair of eyes: never the requester (by operator or by person), never the person
-    who receives the account."""
+    who receives the account, nobody who has left or is leaving, and no operator the requester
+    could hold the passphrase of: one the requester added who still has the first passphrase
+    the requester chose for them, or one added once the transfer was already requested."""
     if state == TransferState.APPROVED:
         raise ConflictError("this transfer is already approved")
     if state != TransferState.REQUESTED:
         raise ConflictError(f"this transfer is {state}: only a requested transfer can be approved")
-    if approver_id == requester_id or approver_person_id == requester_person_id:
+    if approver.operator_id == requester_id or approver.person_id == requester_person_id:
         raise PolicyError(
             "the operator who requested a transfer cannot approve it: a different operator "
             "must approve with their own passphrase"
         )
-    if approver_person_id == new_owner_id:
+    if approver.person_id == new_owner_id:
         raise PolicyError("the new owner cannot approve the transfer of an account to themself")
+    if not approver.person_active:
+        raise PolicyError(f"operator '{approver.name}' cannot approve: their person has left or is leaving")
+    if approver.added_by == requester_id and not approver.own_passphrase:
+        raise PolicyError(
+            f"operator '{approver.name}' was added by the operator who requested this transfer and "
+            "still has the passphrase chosen then: they must first set their own "
+            "('smvault operator passwd'), or another operator must approve"
+        )
+    # The log orders events within a second, and cannot be set back like a clock.
+    if approver.added_after_request or approver.created_at > opened_at:
+        raise PolicyError(
+            f"operator '{approver.name}' was added after this transfer was requested: an operator "
+            "who already existed when it was requested must approve"
+        )
 
 
 # -- steps: waits, notes, facts -------------------------------------------------------------
@@ -201,50 +232,103 @@ class Fact:
     evidence: str
 
 
-def auto_facts(entries: Iterable[Mapping[str, Any]], approved_seq: int) -> dict[str, Fact]:
-    """Auto step kind -> the first log entry after the approval that resolves it.
+def _fact(entry: Mapping[str, Any], what: str) -> Fact:
+    op = entry.get("op", "?")
+    return Fact(entry["seq"], op, entry.get("ts", ""), f"{what} (log entry {entry['seq']} by {op})")
 
-    `entries` are the account's log entries (any order). The QR (or seed reveal) must come
-    after the new seed was set: showing the old seed enrols nothing useful.
+
+def _shows(entry: Mapping[str, Any]) -> str | None:
+    """"password" or "seed" when the entry disclosed that secret to someone, else None."""
+    action, field = entry.get("action"), entry.get("field")
+    if action in ("secret.reveal", "secret.copy") and field == "password":
+        return "password"
+    if action == "totp.qr" or (action == "secret.reveal" and field == "totp-seed"):
+        return "seed"
+    return None
+
+
+def auto_facts(entries: Iterable[Mapping[str, Any]], approved_seq: int,
+               previous_owner_id: int | None = None,
+               previous_owner_operators: Collection[str] = ()) -> dict[str, Fact]:
+    """Auto step kind -> the log entry after the approval that resolves it.
+
+    `entries` are the account's log entries (any order). What counts is the secret in force:
+    the LAST password and the LAST TOTP seed stored after the approval. The QR step needs that
+    seed shown (QR code or seed reveal) after it was stored: showing an older seed enrols
+    nothing useful, so a newer seed reopens the step. A step stays open while the previous
+    owner knows the secret in force: they stored it, or were shown it (as its recipient `to`,
+    or as the operator who handed it over, `by`). `previous_owner_operators` are the operator
+    names that are the previous owner (matched against an entry's `op`).
     """
     ordered = sorted((e for e in entries if e["seq"] > approved_seq), key=lambda e: e["seq"])
-    found: dict[str, Fact] = {}
-
-    def note(kind: str, entry: Mapping[str, Any], what: str) -> None:
-        if kind not in found:
-            found[kind] = Fact(entry["seq"], entry.get("op", "?"), entry.get("ts", ""),
-                               f"{what} (log entry {entry['seq']} by {entry.get('op', '?')})")
-
+    password = seed = shown = None
     for entry in ordered:
         action = entry.get("action")
-        if action == "secret.password.set":
-            note(ROTATE_PASSWORD, entry, "new password stored")
+        learned_by_old = previous_owner_id is not None and (
+            previous_owner_id in (entry.get("to"), entry.get("by"))
+            or entry.get("op") in previous_owner_operators)
+        if action == "secret.password.set":  # stored by the previous owner: they know it
+            password = None if learned_by_old else entry
         elif action == "secret.totp.set":
-            note(REENROL_TOTP, entry, "new TOTP seed stored")
-        elif REENROL_TOTP in found and (
-            action == "totp.qr" or (action == "secret.reveal" and entry.get("field") == "totp-seed")
-        ):
-            shown = "QR code" if action == "totp.qr" else "seed revealed"
-            note(QR_ENROL, entry, f"new seed shown for enrolment: {shown}")
+            seed, shown = (None if learned_by_old else entry), None
+        elif _shows(entry) == "password" and learned_by_old:
+            password = None
+        elif _shows(entry) == "seed" and seed is not None:
+            if learned_by_old:
+                seed = shown = None
+            elif shown is None:
+                shown = entry
+    found: dict[str, Fact] = {}
+    if password is not None:
+        found[ROTATE_PASSWORD] = _fact(password, "new password stored")
+    if seed is not None:
+        found[REENROL_TOTP] = _fact(seed, "new TOTP seed stored")
+    if shown is not None:
+        how = "QR code" if shown.get("action") == "totp.qr" else "seed revealed"
+        found[QR_ENROL] = _fact(shown, f"new seed shown for enrolment: {how}")
     return found
 
 
-def not_before(steps: Sequence[Step], position: int, approved_at: datetime | None,
-               now: datetime) -> date | None:
-    """The first day a waiting step may be resolved.
+@dataclass(frozen=True)
+class Wait:
+    """A waiting period before a step may be resolved (YouTube: 7 days as an Owner first)."""
+
+    days: int
+    after: str  # what the count starts from: "approval" or "step N"
+    until: date | None  # the first day the step may be resolved; None until `after` happened
+
+    def over(self, today: date) -> bool:
+        return self.until is not None and self.until <= today
+
+    def describe(self) -> str:
+        if self.until is not None:
+            return f"not before {self.until.isoformat()}"
+        if self.after == "approval":
+            return f"after approval, then {self.days} days"
+        return f"after {self.after} is done, then {self.days} days"
+
+    def waits(self) -> str:
+        """For a sentence about the step: "waits until DATE" or "waits: after step 1 ..."."""
+        return f"waits until {self.until.isoformat()}" if self.until else f"waits: {self.describe()}"
+
+
+def wait_for(steps: Sequence[Step], position: int, approved_at: datetime | None) -> Wait | None:
+    """The waiting period of a step, None when it has none.
 
     Counted from when the step before it was resolved (from approval when it is the first
-    step). While that start has not happened, the earliest possible day is shown: today + wait.
+    step). Until that has happened there is no date to show, only what it waits for: a date
+    computed from today would move every day.
     """
     index = next(i for i, s in enumerate(steps) if s.position == position)
-    wait = int(steps[index].data.get("wait_days", 0))
-    if not wait:
+    days = int(steps[index].data.get("wait_days", 0))
+    if not days:
         return None
     if index > 0:
-        start = steps[index - 1].done_at if steps[index - 1].done else None
+        before = steps[index - 1]
+        after, start = f"step {before.position}", before.done_at if before.done else None
     else:
-        start = approved_at
-    return (start or now).date() + timedelta(days=wait)
+        after, start = "approval", approved_at
+    return Wait(days, after, start.date() + timedelta(days=days) if start else None)
 
 
 # -- closing --------------------------------------------------------------------------------
@@ -273,7 +357,7 @@ class StepStatus:
     position: int
     kind: str
     done: bool
-    not_before: date | None
+    wait: Wait | None = None
 
 
 def blockers(state: str, steps: Iterable[StepStatus], today: date,
@@ -287,8 +371,8 @@ def blockers(state: str, steps: Iterable[StepStatus], today: date,
     for step in steps:
         if step.done or step.kind == UPDATE_ROOT:
             continue
-        if step.not_before is not None and step.not_before > today:
-            found.append(f"step {step.position} waits until {step.not_before.isoformat()}")
+        if step.wait is not None and not step.wait.over(today):
+            found.append(f"step {step.position} {step.wait.waits()}")
         else:
             found.append(f"step {step.position} ({step.kind}) is not done")
     found.extend(extra)

@@ -75,12 +75,6 @@ class Workflow:
     def closed(self) -> bool:
         return self.closed_at is not None
 
-    def step(self, step_id: int) -> Step:
-        for step in self.steps:
-            if step.id == step_id:
-                return step
-        raise NotFoundError(f"{self.kind.value} {self.id} has no step {step_id}")
-
     def step_at(self, position: int) -> Step:
         for step in self.steps:
             if step.position == position:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smvault.domain.errors import ConflictError, InvalidInputError
+from smvault.domain.errors import ConflictError, InvalidInputError, PolicyError
 from smvault.domain.models import (
     Account,
     AccountStatus,
@@ -19,6 +19,7 @@ from smvault.domain.models import (
 from smvault.services.control import controller_counts
 from smvault.services.inputs import clean_text
 from smvault.services.lookup import account_by_ref, person_by_email
+from smvault.services.policy import require_manage
 from smvault.services.session import Session
 
 # Fields given as a person's email and stored as that person's id.
@@ -90,11 +91,25 @@ def add_account(session: Session, platform: str, handle: str, **raw: object) -> 
 
 
 def update_account(session: Session, ref: str, clear: tuple[str, ...] = (), **raw: object) -> Account:
+    """Change an account's fields; needs 'manage' on it (or nobody manages it).
+
+    An owner can be set where there is none, but not replaced or cleared: ownership moves
+    through a transfer, which a second operator approves (clearing, then setting, would be
+    the same move without one). The rest of the root of control (backup owner, recovery
+    controllers, TOTP holder) stays editable: offboarding re-points it this way.
+    """
     account = account_by_ref(session, ref)
     fields = _parse_fields(session, raw, clear)
     if not fields:
         raise InvalidInputError("nothing to update: give at least one field")
     with session.atomic():
+        account = session.vault.accounts.get(account.id)  # as it is under the write lock
+        require_manage(session, account)
+        if "owner_id" in fields and account.owner_id not in (None, fields["owner_id"]):
+            raise PolicyError(
+                f"{account.key} already has an owner: ownership moves through "
+                f"`smvault transfer start {account.key} --to EMAIL`"
+            )
         updated = session.vault.accounts.update(account.id, fields)
         session.record("account.update", account=account.id, acct=account.key, detail=_readable(fields))
     return updated

@@ -27,7 +27,7 @@ def add_operator(
         if person is None:
             person = vault.people.add(person_name or name, email, None, None, PersonType.EMPLOYEE, None, session.ts())
             session.record("person.add", person=person.id, detail={"email": email})
-        operator = vault.operators.add(name, person.id, session.ts())
+        operator = vault.operators.add(name, person.id, session.ts(), added_by=session.operator.id)
         session.record("operator.add", person=person.id, detail={"operator": name})
         # The slot is written inside the transaction: if it fails, the record rolls back.
         add_operator_slot(vault, name, passphrase, slot_profile())
@@ -38,6 +38,7 @@ def change_passphrase(session: Session, old: bytes, new: bytes) -> None:
     check_passphrase(new)
     with session.atomic():
         session.record("operator.passwd", detail={"operator": session.operator.name})
+        session.vault.operators.passphrase_changed(session.operator.id, session.ts())
         change_operator_passphrase(session.vault, session.operator.name, old, new, slot_profile())
 
 

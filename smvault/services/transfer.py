@@ -12,7 +12,13 @@ from datetime import date
 
 from smvault.domain import transfer as rules
 from smvault.domain.clock import parse_timestamp, timestamp
-from smvault.domain.errors import ConflictError, NotFoundError, PolicyError, UnknownOperatorError
+from smvault.domain.errors import (
+    ConflictError,
+    NotFoundError,
+    PolicyError,
+    UnknownOperatorError,
+    WrongPassphraseError,
+)
 from smvault.domain.models import Account, MfaMethod, Operator, Person, PersonStatus
 from smvault.domain.transfer import TransferState
 from smvault.domain.workflow import Step, StepState, Workflow, WorkflowKind, require_open, require_step_open
@@ -20,8 +26,9 @@ from smvault.services.inputs import clean_text
 from smvault.services.lookup import account_by_ref, person_by_email
 from smvault.services.policy import require_manage
 from smvault.services.session import Session
+from smvault.store import failures
 
-_FACT_ACTIONS = ("secret.password.set", "secret.totp.set", "totp.qr", "secret.reveal")
+_FACT_ACTIONS = ("secret.password.set", "secret.totp.set", "totp.qr", "secret.reveal", "secret.copy")
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,9 @@ class TransferStepView:
     evidence: str | None
     done_by: str | None  # operator name
     done_at: str | None  # timestamp text
-    not_before: date | None  # a waiting period (YouTube ~7 days) shown as a date
+    not_before: date | None  # a waiting period (YouTube ~7 days) shown as a date, once it is known
+    wait: str | None = None  # the open wait in words: "not before 2026-11-10" or
+    #                          "after step 1 is done, then 7 days" (no date before its start)
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,9 @@ def _facts(session: Session, workflow: Workflow) -> dict[str, rules.Fact]:
         return {}
     entries = session.vault.log.entries(account_id=workflow.account_id, actions=_FACT_ACTIONS,
                                         after_seq=approved_seq, newest_first=False)
-    return rules.auto_facts(entries, approved_seq)
+    old_owner = workflow.data.get("from_owner_id")
+    old_operators = session.vault.operators.names_of(old_owner) if old_owner is not None else set()
+    return rules.auto_facts(entries, approved_seq, old_owner, old_operators)
 
 
 def _effective_steps(workflow: Workflow, facts: dict[str, rules.Fact]) -> tuple[Step, ...]:
@@ -119,12 +130,16 @@ def _approved_at(workflow: Workflow):
     return parse_timestamp(value) if value else None
 
 
+def _email_or_nobody(session: Session, person_id: int | None) -> str:
+    person = session.vault.people.get(person_id) if person_id is not None else None
+    return person.email if person else "nobody"
+
+
 def _extra_blockers(session: Session, workflow: Workflow, account: Account, new_owner: Person) -> list[str]:
     found = []
     if account.owner_id not in (workflow.data.get("from_owner_id"), new_owner.id):
-        current = session.vault.people.get(account.owner_id)
         found.append(f"the owner of {account.key} changed since the transfer was requested "
-                     f"(now {current.email}): cancel it and start a new one")
+                     f"(now {_email_or_nobody(session, account.owner_id)}): cancel it and start a new one")
     if new_owner.status(session.now().date()) is not PersonStatus.ACTIVE:
         found.append(f"the new owner {new_owner.email} has left or is leaving")
     return found
@@ -138,21 +153,24 @@ def _view(session: Session, workflow: Workflow) -> TransferView:
     old_owner = vault.people.get(from_id) if from_id is not None else None
     facts = _facts(session, workflow) if _is_open(workflow) else {}
     steps = _effective_steps(workflow, facts)
-    now, today = session.now(), session.now().date()
+    today = session.now().date()
     approved_at = _approved_at(workflow)
-    views = []
+    views, status = [], []
     for recorded, step in zip(workflow.steps, steps):
         fact = facts.get(step.kind) if not recorded.done else None
+        wait = rules.wait_for(steps, step.position, approved_at)
+        status.append(rules.StepStatus(step.position, step.kind, step.done, wait))
+        waiting = wait is not None and _is_open(workflow) and not step.done and not wait.over(today)
         views.append(TransferStepView(
             position=step.position, kind=step.kind, title=step.data.get("title", step.kind),
             done=step.done, auto=rules.is_auto(step.kind), manual=not rules.is_auto(step.kind),
             evidence=step.evidence,
             done_by=fact.op if fact else _operator_name(session, step.done_by),
             done_at=timestamp(step.done_at) if step.done_at else None,
-            not_before=rules.not_before(steps, step.position, approved_at, now),
+            not_before=wait.until if wait else None,
+            wait=wait.describe() if waiting else None,
         ))
     extra = _extra_blockers(session, workflow, account, new_owner) if _is_open(workflow) else []
-    status = [rules.StepStatus(v.position, v.kind, v.done, v.not_before) for v in views]
     data = workflow.data
     return TransferView(
         workflow_id=workflow.id,
@@ -178,12 +196,6 @@ def _view(session: Session, workflow: Workflow) -> TransferView:
 def transfer_status(session: Session, ident: str) -> TransferView:
     """`ident` is a transfer id, or an account (its open transfer, else its latest)."""
     return _view(session, _load(session, ident))
-
-
-def transfer_views(session: Session, open_only: bool = True) -> list[TransferView]:
-    """Every transfer (open ones by default), newest first."""
-    return [_view(session, w) for w in
-            session.vault.workflows.find(WorkflowKind.TRANSFER, open_only=open_only)]
 
 
 # -- changing --------------------------------------------------------------------------------
@@ -252,11 +264,29 @@ def _approve(session: Session, ident: str, approver: Operator, how: str) -> Tran
         return _view(session, vault.workflows.get(workflow.id))
 
 
+def _approver_facts(session: Session, workflow: Workflow, operator: Operator) -> rules.Approver:
+    vault = session.vault
+    person = vault.people.get(operator.person_id)
+    # The log's order cannot be set back like a clock: was the operator added after the request?
+    added_later = any(
+        (e.get("detail") or {}).get("operator") == operator.name
+        for e in vault.log.entries(actions=("operator.add",), after_seq=workflow.opened_seq)
+    )
+    return rules.Approver(
+        operator_id=operator.id, person_id=operator.person_id, name=operator.name,
+        added_by=vault.operators.added_by(operator.id), created_at=operator.created_at,
+        own_passphrase=vault.operators.has_own_passphrase(operator.id),
+        added_after_request=added_later,
+        person_active=person.status(session.now().date()) is PersonStatus.ACTIVE,
+    )
+
+
 def _check_approver(session: Session, workflow: Workflow, approver: Operator) -> None:
     require_open(workflow)
     requester = session.vault.operators.get(workflow.opened_by)
     rules.require_approvable(workflow.state, requester.id, requester.person_id,
-                             approver.id, approver.person_id, workflow.person_id)
+                             _approver_facts(session, workflow, approver), workflow.person_id,
+                             workflow.opened_at)
 
 
 def approve_transfer(session: Session, ident: str) -> TransferView:
@@ -268,8 +298,10 @@ def approve_transfer_as(session: Session, ident: str, approver: str, passphrase:
     """Approve at the same terminal: a different operator types their own passphrase.
 
     The passphrase is checked against the approver's keyring slot before anything is written;
-    a wrong one raises WrongPassphraseError and changes nothing. The entry's `op` is the
-    session's operator; its detail names the approver and says "same-terminal".
+    a wrong one raises WrongPassphraseError and writes nothing to the vault: it is noted
+    beside it like a failed unlock, and the next unlock logs it (vault.unlock-failed). The
+    entry's `op` is the session's operator; its detail names the approver and says
+    "same-terminal".
     """
     operator = session.vault.operators.by_name(approver)
     if operator is None:
@@ -277,12 +309,19 @@ def approve_transfer_as(session: Session, ident: str, approver: str, passphrase:
     # Policy first (cheap, and no passphrase is asked for a refusal), then the Argon2 check
     # outside the write transaction, then `_approve` checks the policy again under the lock.
     _check_approver(session, _load(session, ident), operator)
-    session.vault.check_passphrase(operator.name, passphrase)
+    try:
+        session.vault.check_passphrase(operator.name, passphrase)
+    except WrongPassphraseError:
+        failures.record(session.vault.directory, operator.name, session.ts(), "approval")
+        raise
     return _approve(session, ident, operator, "same-terminal")
 
 
 def resolve_transfer_step(session: Session, ident: str, position: int, note: str) -> TransferView:
-    """Resolve a manual step with a note as its evidence."""
+    """Resolve a manual step with a note as its evidence.
+
+    Needs 'manage' on the account (services.policy.require_manage), and the new owner cannot
+    vouch for the steps of their own transfer."""
     note = clean_text(note, "note", required=True)
     vault = session.vault
     with session.atomic():
@@ -293,20 +332,26 @@ def resolve_transfer_step(session: Session, ident: str, position: int, note: str
                 f"transfer {workflow.id} is not approved yet: no step can be resolved before a "
                 "second operator approves it"
             )
+        account = vault.accounts.get(workflow.account_id)
+        require_manage(session, account)
+        if session.person.id == workflow.person_id:
+            raise PolicyError(
+                f"{session.person.email} receives {account.key} in transfer {workflow.id} and "
+                "cannot resolve its steps: another operator records the evidence"
+            )
         step = workflow.step_at(position)
         require_step_open(workflow, step)
         facts = _facts(session, workflow)
         if step.kind in facts:
             raise ConflictError(f"step {position} is already done: {facts[step.kind].evidence}")
-        account = vault.accounts.get(workflow.account_id)
         refusal = rules.note_refusal(step.kind, account.mfa is MfaMethod.TOTP)
         if refusal:
             raise PolicyError(f"step {position} ({step.kind}) {refusal}")
-        steps = _effective_steps(workflow, facts)
-        wait = rules.not_before(steps, position, _approved_at(workflow), session.now())
-        if wait is not None and wait > session.now().date():
-            raise PolicyError(f"step {position} ({step.kind}) waits until {wait.isoformat()}: "
-                              "it cannot be resolved before that day")
+        wait = rules.wait_for(_effective_steps(workflow, facts), position, _approved_at(workflow))
+        if wait is not None and not wait.over(session.now().date()):
+            why = (f"waits until {wait.until.isoformat()}: it cannot be resolved before that day"
+                   if wait.until else f"cannot be resolved yet: {wait.describe()}")
+            raise PolicyError(f"step {position} ({step.kind}) {why}")
         vault.workflows.complete_step(step.id, session.operator.id, session.ts(), note)
         session.record("transfer.step", **_entry(workflow, account), detail={
             "workflow": workflow.id, "step": position, "kind": step.kind, "note": note,

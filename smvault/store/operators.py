@@ -17,12 +17,41 @@ class Operators:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def add(self, name: str, person_id: int, now: str) -> Operator:
-        cursor = self._conn.execute(
-            "INSERT INTO operators (name, person_id, created_at) VALUES (?, ?, ?)",
-            (name, person_id, now),
-        )
+    def add(self, name: str, person_id: int, now: str, added_by: int | None = None) -> Operator:
+        """`added_by`: the operator who added this one (None for a vault's first operator)."""
+        if added_by is None:  # also the path of a vault created before schema v4 (tests)
+            cursor = self._conn.execute(
+                "INSERT INTO operators (name, person_id, created_at) VALUES (?, ?, ?)",
+                (name, person_id, now),
+            )
+        else:
+            cursor = self._conn.execute(
+                "INSERT INTO operators (name, person_id, created_at, added_by) VALUES (?, ?, ?, ?)",
+                (name, person_id, now, added_by),
+            )
         return self.get(cursor.lastrowid)
+
+    def added_by(self, operator_id: int) -> int | None:
+        """The id of the operator who added this one; None for the first operator."""
+        row = self._conn.execute("SELECT added_by FROM operators WHERE id = ?", (operator_id,)).fetchone()
+        return row[0] if row else None
+
+    def passphrase_changed(self, operator_id: int, now: str) -> None:
+        self._conn.execute("UPDATE operators SET passphrase_changed_at = ? WHERE id = ?", (now, operator_id))
+
+    def has_own_passphrase(self, operator_id: int) -> bool:
+        """True once the operator changed the passphrase chosen by whoever added them (and
+        always for a vault's first operator, who chose theirs)."""
+        row = self._conn.execute(
+            "SELECT added_by IS NULL OR passphrase_changed_at IS NOT NULL FROM operators WHERE id = ?",
+            (operator_id,),
+        ).fetchone()
+        return bool(row and row[0])
+
+    def names_of(self, person_id: int) -> set[str]:
+        """The names of every operator (removed ones too) who is this person."""
+        rows = self._conn.execute("SELECT name FROM operators WHERE person_id = ?", (person_id,))
+        return {r[0] for r in rows}
 
     def get(self, operator_id: int) -> Operator | None:
         row = self._conn.execute(f"SELECT {_COLUMNS} FROM operators WHERE id = ?", (operator_id,)).fetchone()

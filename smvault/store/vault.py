@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 import os
 from pathlib import Path
 
@@ -141,18 +142,15 @@ class Vault:
         self._key = new_key
         self.keyring = new_keyring
 
-    def check_passphrase(self, operator: str, passphrase: bytes) -> bool:
-        """True when `passphrase` opens `operator`'s slot (as on disk now) to this vault's key.
+    def check_passphrase(self, operator: str, passphrase: bytes) -> None:
+        """Return when `passphrase` opens `operator`'s slot (as on disk now) to this vault's key.
 
         For a second operator confirming an action at the same terminal (dual control).
         Raises WrongPassphraseError (or UnknownOperatorError); messages never hold the passphrase.
         """
-        import hmac
-
         key = keyrings.unlock(keyrings.load(self.directory), operator, passphrase)
         if not hmac.compare_digest(key, self._key):  # a slot sealed to some other key
             raise WrongPassphraseError(f"wrong passphrase for operator '{operator}'")
-        return True
 
     # -- integrity and backups -------------------------------------------------------------
 

@@ -58,7 +58,11 @@ def test_a_version_1_vault_is_upgraded_on_unlock_and_keeps_its_data(tmp_path, mo
         with s.atomic():  # this code's Accounts repository already expects the v2 column
             s.vault.conn.execute("INSERT INTO accounts (platform, handle, owner_id, created_at) "
                                  "VALUES ('x', 'acme', ?, 'now')", (bo,))
+            for field in ("password", "totp-seed"):  # what a reveal `--for` Bo logs
+                s.record("secret.reveal", account=1, acct="x:acme", to=bo, to_email="bo@example.com",
+                         field=field, detail={"for": True})
         assert migrations.current_version(s.vault.conn) == 1
+        assert _log_indexes(s.vault.conn) >= {"log_account", "log_recipient"}
     monkeypatch.undo()
     with unlock(tmp_path / "v", "alice", PASSPHRASE, clock=clock) as s:
         assert migrations.current_version(s.vault.conn) == migrations.LATEST
@@ -66,4 +70,34 @@ def test_a_version_1_vault_is_upgraded_on_unlock_and_keeps_its_data(tmp_path, mo
         assert account.owner_id == s.vault.people.by_email("bo@example.com").id
         assert account.backup_owner_id is None
         assert s.vault.workflows.count_open() == {}
+        indexes = _log_indexes(s.vault.conn)
+        assert "log_recipient" not in indexes and "log_disclosed" in indexes  # v3 replaced it
+        shown = s.vault.log.entries(recipient_id=bo, actions=("secret.reveal",), newest_first=False)
+        assert [(e["acct"], e["field"]) for e in shown] == [("x:acme", "password"), ("x:acme", "totp-seed")]
+        assert s.vault.operators.added_by(s.vault.operators.by_name("alice").id) is None
         assert s.vault.log.verify().ok
+
+
+def _log_indexes(conn) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'log'")}
+
+
+def test_version_4_fills_in_who_added_each_operator_from_the_log(tmp_path, monkeypatch, clock):
+    """Operators of an older vault get `added_by` from their `operator.add` entries; the first
+    operator (who logged adding themself) keeps none."""
+    from smvault.services.session import create_vault, unlock
+    from tests.conftest import PASSPHRASE
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+    with create_vault(tmp_path / "v", "alice", PASSPHRASE, clock=clock) as s:
+        with s.atomic():  # what `operator add` wrote before v4 (its slot does not matter here)
+            s.vault.conn.execute("INSERT INTO operators (name, person_id, created_at) VALUES ('dev', 1, ?)",
+                                 (s.ts(),))
+            s.record("operator.add", person=1, detail={"operator": "dev"})
+        assert "added_by" not in {r[1] for r in s.vault.conn.execute("PRAGMA table_info(operators)")}
+    monkeypatch.undo()
+    with unlock(tmp_path / "v", "alice", PASSPHRASE, clock=clock) as s:
+        assert migrations.current_version(s.vault.conn) == migrations.LATEST
+        operators = s.vault.operators
+        alice, dev = operators.by_name("alice").id, operators.by_name("dev").id
+        assert (operators.added_by(alice), operators.added_by(dev)) == (None, alice)

@@ -11,16 +11,23 @@ from smvault.domain.errors import ConflictError, NotFoundError, PolicyError, Wro
 from smvault.services import accounts, grants, operators, people, secrets
 from smvault.services import transfer as tr
 from smvault.services.session import unlock
+from tests.conftest import PASSPHRASE
 
 DEV_PASS = b"dev's own passphrase"
 CAROL_PASS = b"carol's own passphrase"
+OPS_PASS = b"ops keeps her own passphrase"
 
 
-def _staff(session):
-    """alice (operator, manages both accounts), dev (second operator), bob owns, carol receives."""
+def _staff(session, vault_dir, clock):
+    """alice (operator, manages both accounts), dev (second operator), bob owns, carol receives.
+
+    dev is added by a third operator, ops: an operator added by the requester (alice) could
+    not approve her transfers, since whoever adds an operator chooses its first passphrase."""
     people.add_person(session, "Bob Owner", "bob@example.com")
     people.add_person(session, "Carol New", "carol@example.com")
-    operators.add_operator(session, "dev", DEV_PASS, email="dev@example.com", person_name="Dev Ops")
+    operators.add_operator(session, "ops", OPS_PASS, email="ops@example.com", person_name="Ops Lead")
+    with unlock(vault_dir, "ops", OPS_PASS, clock=clock) as ops:
+        operators.add_operator(ops, "dev", DEV_PASS, email="dev@example.com", person_name="Dev Ops")
     accounts.add_account(
         session, "youtube", "acme", login_id="yt@example.com", mfa="totp", owner="bob@example.com",
         backup_owner="carol@example.com", recovery_email="rec@example.com",
@@ -36,8 +43,8 @@ def _staff(session):
 
 
 @pytest.fixture
-def staffed(session):
-    _staff(session)
+def staffed(session, vault_dir, clock):
+    _staff(session, vault_dir, clock)
     return session
 
 
@@ -122,6 +129,7 @@ def test_same_terminal_approval_checks_the_approvers_passphrase(staffed):
     assert tr.transfer_status(staffed, "youtube:acme").state == "requested"
     nothing_written(staffed, tr.approve_transfer_as, "youtube:acme", "alice", b"correct horse battery staple",
                     match="cannot approve")
+    assert staffed.vault.check_passphrase("dev", DEV_PASS) is None  # raises when wrong
     view = one_entry(staffed, "transfer.approve", tr.approve_transfer_as, "youtube:acme", "dev", DEV_PASS)
     entry = staffed.vault.log.entries(limit=1)[0]
     assert (view.state, view.approved_by, view.approval) == ("approved", "dev", "same-terminal")
@@ -147,6 +155,112 @@ def test_the_new_owner_cannot_approve(staffed):
     operators.add_operator(staffed, "carol", CAROL_PASS, email="carol@example.com")
     tr.start_transfer(staffed, "youtube:acme", "carol@example.com")
     nothing_written(staffed, tr.approve_transfer_as, "youtube:acme", "carol", CAROL_PASS, match="new owner")
+
+
+def test_an_operator_added_by_the_requester_cannot_approve(staffed):
+    """A sock puppet: the requester adds an operator (a new person) and approves with it."""
+    view = tr.start_transfer(staffed, "youtube:acme", "carol@example.com")
+    operators.add_operator(staffed, "sock", b"sock's passphrase", email="alice.second@example.com",
+                           person_name="Second Alice")
+    nothing_written(staffed, tr.approve_transfer_as, str(view.workflow_id), "sock", b"sock's passphrase",
+                    match="'sock' was added by the operator who requested this transfer")
+    assert tr.transfer_status(staffed, "youtube:acme").state == "requested"
+
+
+def test_an_operator_added_before_the_request_by_the_requester_cannot_approve_either(staffed, vault_dir, clock):
+    operators.add_operator(staffed, "sock", b"sock's passphrase", email="alice.second@example.com")
+    clock.advance(days=30)
+    tr.start_transfer(staffed, "youtube:acme", "carol@example.com")
+    with unlock(vault_dir, "sock", b"sock's passphrase", clock=clock) as sock:
+        nothing_written(sock, tr.approve_transfer, "youtube:acme", match="'sock' was added by the operator who")
+
+
+def test_an_operator_added_by_the_requester_may_approve_once_they_set_their_own_passphrase(
+        staffed, vault_dir, clock):
+    """The first operator adds everyone: their transfers stay approvable by people who have
+    since chosen a passphrase the requester does not know."""
+    operators.add_operator(staffed, "sock", b"sock's passphrase", email="alice.second@example.com")
+    with unlock(vault_dir, "sock", b"sock's passphrase", clock=clock) as sock:
+        operators.change_passphrase(sock, b"sock's passphrase", b"only sock knows this")
+    clock.advance(days=1)
+    tr.start_transfer(staffed, "youtube:acme", "carol@example.com")
+    with unlock(vault_dir, "sock", b"only sock knows this", clock=clock) as sock:
+        assert tr.approve_transfer(sock, "youtube:acme").state == "approved"
+
+
+def test_an_operator_added_after_the_request_cannot_approve(staffed, vault_dir, clock):
+    tr.start_transfer(staffed, "youtube:acme", "carol@example.com")
+    clock.advance(minutes=1)
+    with unlock(vault_dir, "ops", OPS_PASS, clock=clock) as ops:  # not the requester: ops adds them
+        operators.add_operator(ops, "late", b"late's passphrase", email="late@example.com")
+        clock.advance(days=-2)  # a clock set back: the log still says the request came first
+        operators.add_operator(ops, "backdated", b"backdated passphrase", email="backdated@example.com")
+    vault = staffed.vault
+    assert vault.operators.by_name("backdated").created_at < vault.workflows.find(
+        tr.WorkflowKind.TRANSFER)[0].opened_at
+    for name, passphrase in (("late", b"late's passphrase"), ("backdated", b"backdated passphrase")):
+        nothing_written(staffed, tr.approve_transfer_as, "youtube:acme", name, passphrase,
+                        match=f"'{name}' was added after this transfer was requested")
+
+
+def test_who_added_each_operator_is_recorded(staffed):
+    ops = staffed.vault.operators
+    assert ops.added_by(ops.by_name("alice").id) is None  # the vault's first operator
+    assert ops.added_by(ops.by_name("ops").id) == ops.by_name("alice").id
+    assert ops.added_by(ops.by_name("dev").id) == ops.by_name("ops").id
+
+
+def test_an_approver_who_has_left_or_is_leaving_cannot_approve(staffed, clock, as_dev):
+    tr.start_transfer(staffed, "youtube:acme", "carol@example.com")
+    people.mark_leaving(staffed, "dev@example.com", date(2026, 12, 1))  # leaving
+    nothing_written(staffed, tr.approve_transfer_as, "youtube:acme", "dev", DEV_PASS,
+                    match="'dev' cannot approve: their person has left or is leaving")
+    clock.advance(days=30)  # left; the operator's slot is still there
+    with as_dev() as dev:
+        nothing_written(dev, tr.approve_transfer, "youtube:acme", match="has left or is leaving")
+
+
+def test_a_wrong_approval_passphrase_is_logged_at_the_next_unlock(staffed, vault_dir, clock):
+    tr.start_transfer(staffed, "youtube:acme", "carol@example.com")
+    nothing_written(staffed, tr.approve_transfer_as, "youtube:acme", "dev", b"a guess",
+                    error=WrongPassphraseError)
+    noted = (vault_dir / "unlock-failures.jsonl").read_text()
+    assert '"reason": "approval"' in noted and "a guess" not in noted
+    with unlock(vault_dir, "alice", PASSPHRASE, clock=clock) as again:
+        failed = [e for e in again.vault.log.entries(limit=3) if e["action"] == "vault.unlock-failed"]
+    assert [(e["op"], e["detail"]["operator"], e["detail"]["reason"]) for e in failed] == [
+        ("alice", "dev", "approval")]
+    assert "a guess" not in str(failed)
+
+
+# -- ownership moves only through transfers ------------------------------------------------------
+
+
+def test_account_update_cannot_move_ownership(staffed, as_dev):
+    ref = "youtube:acme"
+    bob = staffed.vault.people.by_email("bob@example.com").id
+    for change in ({"owner": "carol@example.com"}, {"clear": ("owner",)}):
+        nothing_written(staffed, accounts.update_account, ref, **change,
+                        match=r"ownership moves through `smvault transfer start youtube:acme --to EMAIL`")
+    assert staffed.vault.accounts.by_key("youtube", "acme").owner_id == bob
+    # the rest of the root of control stays editable (offboarding re-points it), and naming
+    # the owner it already has is no move
+    updated = one_entry(staffed, "account.update", accounts.update_account, ref, owner="bob@example.com",
+                        backup_owner="dev@example.com", totp_holder="carol@example.com",
+                        recovery_email_controller="carol@example.com", recovery_phone_controller="carol@example.com")
+    assert updated.owner_id == bob and updated.totp_holder_id == staffed.vault.people.by_email("carol@example.com").id
+    # an account with no owner gets one
+    accounts.add_account(staffed, "linkedin", "acme")
+    assert one_entry(staffed, "account.update", accounts.update_account, "linkedin:acme",
+                     owner="carol@example.com").owner_id is not None
+
+
+def test_account_update_needs_manage(staffed, as_dev):
+    with as_dev() as dev:  # alice manages youtube:acme; dev does not
+        nothing_written(dev, accounts.update_account, "youtube:acme", totp_holder="dev@example.com",
+                        match="'manage' grant on youtube:acme")
+        accounts.add_account(dev, "linkedin", "acme")  # nobody manages it: any operator may
+        one_entry(dev, "account.update", accounts.update_account, "linkedin:acme", notes="taken in hand")
 
 
 # -- start refusals ---------------------------------------------------------------------------
@@ -228,10 +342,16 @@ def test_youtube_primary_owner_waits_seven_days(staffed, clock, as_dev):
     tr.start_transfer(staffed, "youtube:acme", "carol@example.com")
     with as_dev() as dev:
         tr.approve_transfer(dev, "youtube:acme")
-    assert tr.transfer_status(staffed, "youtube:acme").steps[1].not_before == date(2026, 11, 9)
+    waiting = tr.transfer_status(staffed, "youtube:acme")
+    # no date while step 1 is open: one counted from today would move every day
+    assert (waiting.steps[1].not_before, waiting.steps[1].wait) == (None, "after step 1 is done, then 7 days")
+    assert "step 2 waits: after step 1 is done, then 7 days" in waiting.blockers
+    nothing_written(staffed, tr.resolve_transfer_step, "youtube:acme", 2, "made primary",
+                    match=r"step 2 \(yt-make-primary\) cannot be resolved yet: after step 1 is done, then 7 days")
     clock.advance(days=1)
     view = tr.resolve_transfer_step(staffed, "youtube:acme", 1, "Carol accepted the Owner invitation")
     assert view.steps[1].not_before == date(2026, 11, 10)  # seven days from the invitation
+    assert view.steps[1].wait == "not before 2026-11-10"
     assert "step 2 waits until 2026-11-10" in view.blockers
     clock.advance(days=6, hours=14)  # 2026-11-09 23:30: the day before
     nothing_written(staffed, tr.resolve_transfer_step, "youtube:acme", 2, "made primary",
@@ -275,6 +395,73 @@ def test_a_seed_reveal_after_the_new_seed_also_enrols(staffed, as_dev):
     assert by_kind(tr.transfer_status(staffed, "youtube:acme"))["qr-enrol"].done
 
 
+def test_a_newer_seed_reopens_the_qr_step(staffed, as_dev):
+    tr.start_transfer(staffed, "youtube:acme", "carol@example.com")
+    with as_dev() as dev:
+        tr.approve_transfer(dev, "youtube:acme")
+    secrets.set_totp(staffed, "youtube:acme", "KRSXG5CTMVRXEZLU")
+    secrets.totp_qr(staffed, "youtube:acme")
+    assert by_kind(tr.transfer_status(staffed, "youtube:acme"))["qr-enrol"].done
+    secrets.set_totp(staffed, "youtube:acme", "GEZDGNBVGY3TQOJQ")  # replaced after the QR
+    steps = by_kind(tr.transfer_status(staffed, "youtube:acme"))
+    assert not steps["qr-enrol"].done
+    last = staffed.vault.log.entries(limit=1)[0]["seq"]
+    assert f"log entry {last} " in steps["reenrol-totp"].evidence  # the seed in force
+    secrets.totp_qr(staffed, "youtube:acme")
+    assert by_kind(tr.transfer_status(staffed, "youtube:acme"))["qr-enrol"].done
+
+
+def test_showing_the_new_seed_to_the_previous_owner_enrols_nothing(staffed, vault_dir, clock, as_dev):
+    tr.start_transfer(staffed, "youtube:acme", "carol@example.com")
+    with as_dev() as dev:
+        tr.approve_transfer(dev, "youtube:acme")
+    grants.add_grant(staffed, "bob@example.com", "youtube:acme", "reveal")
+    secrets.set_password(staffed, "youtube:acme")
+    secrets.set_totp(staffed, "youtube:acme", "KRSXG5CTMVRXEZLU")
+    secrets.reveal(staffed, "youtube:acme", "totp-seed", for_email="bob@example.com")
+    secrets.reveal(staffed, "youtube:acme", "password", for_email="bob@example.com")
+    steps = by_kind(tr.transfer_status(staffed, "youtube:acme"))
+    # bob knows the secrets in force: nothing he knew stopped working
+    assert not steps["qr-enrol"].done and not steps["reenrol-totp"].done and not steps["rotate-password"].done
+    secrets.set_password(staffed, "youtube:acme")
+    secrets.set_totp(staffed, "youtube:acme", "GEZDGNBVGY3TQOJQ")
+    secrets.totp_qr(staffed, "youtube:acme")
+    steps = by_kind(tr.transfer_status(staffed, "youtube:acme"))
+    assert steps["qr-enrol"].done and steps["reenrol-totp"].done and steps["rotate-password"].done
+
+
+def test_a_secret_the_previous_owner_stored_is_no_rotation(staffed, vault_dir, clock, as_dev):
+    operators.add_operator(staffed, "bob", b"bob's own passphrase", email="bob@example.com")
+    grants.add_grant(staffed, "bob@example.com", "youtube:acme", "manage")
+    tr.start_transfer(staffed, "youtube:acme", "carol@example.com")
+    with as_dev() as dev:
+        tr.approve_transfer(dev, "youtube:acme")
+    with unlock(vault_dir, "bob", b"bob's own passphrase", clock=clock) as bob:
+        secrets.set_password(bob, "youtube:acme")  # --generate shows it to bob once
+        secrets.set_totp(bob, "youtube:acme", "KRSXG5CTMVRXEZLU")
+    steps = by_kind(tr.transfer_status(staffed, "youtube:acme"))
+    assert not steps["rotate-password"].done and not steps["reenrol-totp"].done
+    secrets.set_password(staffed, "youtube:acme")
+    assert by_kind(tr.transfer_status(staffed, "youtube:acme"))["rotate-password"].done
+
+
+def test_steps_need_manage_and_not_the_new_owner(staffed, as_dev, vault_dir, clock):
+    tr.start_transfer(staffed, "instagram:acme", "carol@example.com")
+    operators.add_operator(staffed, "carol", CAROL_PASS, email="carol@example.com")
+    with as_dev() as dev:
+        tr.approve_transfer(dev, "instagram:acme")
+        nothing_written(dev, tr.resolve_transfer_step, "instagram:acme", 1, "done",
+                        match="'manage' grant on instagram:acme")
+    with unlock(vault_dir, "carol", CAROL_PASS, clock=clock) as carol:
+        nothing_written(carol, tr.resolve_transfer_step, "instagram:acme", 1, "done", match="'manage' grant")
+    # even where she may manage (nobody else does), the new owner cannot vouch for her own transfer
+    _approved_unowned_transfer(staffed, as_dev, work_through=False)
+    with unlock(vault_dir, "carol", CAROL_PASS, clock=clock) as carol:
+        nothing_written(carol, tr.resolve_transfer_step, "linkedin:acme", 1, "done by me",
+                        match="carol@example.com receives linkedin:acme in transfer .* cannot resolve its steps")
+    assert not tr.transfer_status(staffed, "linkedin:acme").steps[0].done
+
+
 # -- close and cancel -------------------------------------------------------------------------
 
 
@@ -298,10 +485,11 @@ def test_close_is_blocked_until_every_step_is_done(staffed, clock, as_dev):
     with as_dev() as dev:
         tr.approve_transfer(dev, "youtube:acme")
     view = tr.transfer_status(staffed, "youtube:acme")
-    assert view.blockers == ("step 1 (yt-invite-owner) is not done", "step 2 waits until 2026-11-09",
+    assert view.blockers == ("step 1 (yt-invite-owner) is not done",
+                             "step 2 waits: after step 1 is done, then 7 days",
                              "step 3 (yt-remove-old) is not done", "step 4 (rotate-password) is not done",
                              "step 5 (reenrol-totp) is not done", "step 6 (qr-enrol) is not done")
-    nothing_written(staffed, tr.close_transfer, "youtube:acme", match="step 2 waits until 2026-11-09")
+    nothing_written(staffed, tr.close_transfer, "youtube:acme", match="step 2 waits: after step 1 is done")
     assert staffed.vault.accounts.by_key("youtube", "acme").owner_id != staffed.vault.people.by_email("carol@example.com").id
 
 
@@ -375,24 +563,58 @@ def test_status_lookups(staffed):
     view = tr.start_transfer(staffed, "youtube:acme", "carol@example.com")
     before = head(staffed)
     assert tr.transfer_status(staffed, str(view.workflow_id)) == tr.transfer_status(staffed, "youtube:acme")
-    assert [v.workflow_id for v in tr.transfer_views(staffed)] == [view.workflow_id]
     assert head(staffed) == before  # reads log nothing
 
 
+def _approved_unowned_transfer(staffed, as_dev, work_through=True):
+    """linkedin:acme has no owner (nobody manages it): a transfer to carol, approved, and
+    with `work_through` every step done."""
+    accounts.add_account(staffed, "linkedin", "acme", mfa="sms")
+    tr.start_transfer(staffed, "linkedin:acme", "carol@example.com")
+    with as_dev() as dev:
+        view = tr.approve_transfer(dev, "linkedin:acme")
+    if not work_through:
+        return
+    for step in view.steps:
+        if step.manual or step.kind in ("reenrol-totp", "qr-enrol"):
+            tr.resolve_transfer_step(staffed, "linkedin:acme", step.position, "done")
+    secrets.set_password(staffed, "linkedin:acme")
+    assert tr.transfer_status(staffed, "linkedin:acme").blockers == ()
+
+
 def test_owner_changed_meanwhile_blocks_close(staffed, as_dev):
-    tr.start_transfer(staffed, "instagram:acme", "carol@example.com")
-    accounts.update_account(staffed, "instagram:acme", owner="dev@example.com")
-    view = tr.transfer_status(staffed, "instagram:acme")
-    assert any("owner of instagram:acme changed" in b for b in view.blockers)
+    _approved_unowned_transfer(staffed, as_dev)
+    accounts.update_account(staffed, "linkedin:acme", owner="dev@example.com")  # it had none
+    view = tr.transfer_status(staffed, "linkedin:acme")
+    assert view.blockers == ("the owner of linkedin:acme changed since the transfer was requested "
+                             "(now dev@example.com): cancel it and start a new one",)
+    nothing_written(staffed, tr.close_transfer, "linkedin:acme", match="owner of linkedin:acme changed")
+    assert staffed.vault.accounts.by_key("linkedin", "acme").owner_id == staffed.vault.people.by_email("dev@example.com").id
+
+
+def test_an_account_without_owner_reads_as_nobody(staffed, as_dev):
+    """No owner at the request, or none any more (a vault edited before `account update`
+    refused to clear an owner): status, close and cancel name nobody instead of failing."""
+    _approved_unowned_transfer(staffed, as_dev)
+    assert tr.transfer_status(staffed, "linkedin:acme").from_email is None
+    closed = tr.close_transfer(staffed, "linkedin:acme")
+    assert "owner_id: - -> carol@example.com" in by_kind(closed)["update-root-of-control"].evidence
+    tr.start_transfer(staffed, "youtube:acme", "carol@example.com")
+    with staffed.atomic():  # what an older smvault allowed: `account update --clear owner`
+        staffed.vault.accounts.update(staffed.vault.accounts.by_key("youtube", "acme").id, {"owner_id": None})
+    view = tr.transfer_status(staffed, "youtube:acme")
+    assert view.from_email == "bob@example.com"
+    assert "(now nobody)" in view.blockers[-1]
+    nothing_written(staffed, tr.close_transfer, "youtube:acme", match="now nobody")
+    assert tr.cancel_transfer(staffed, "youtube:acme", "owner gone").state == "cancelled"
 
 
 def test_every_mutation_one_entry_and_the_chain_verifies(staffed, clock, as_dev):
-    """The full walk, counting entries: exactly one per mutation."""
+    """The full walk, counting every entry: exactly one per mutation (and dev's unlock)."""
     before = head(staffed)
     _work_through_youtube(staffed, clock, as_dev)
     tr.close_transfer(staffed, "youtube:acme")
     actions = [e["action"] for e in staffed.vault.log.entries(after_seq=before, newest_first=False)]
-    transfer_actions = [a for a in actions if a.startswith("transfer.")]
-    assert transfer_actions == ["transfer.start", "transfer.approve", "transfer.step", "transfer.step",
-                                "transfer.step", "transfer.close"]
+    assert actions == ["transfer.start", "vault.unlock", "transfer.approve", "transfer.step", "transfer.step",
+                       "transfer.step", "secret.password.set", "secret.totp.set", "totp.qr", "transfer.close"]
     assert staffed.vault.log.verify().ok
