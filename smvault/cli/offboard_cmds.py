@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import click
@@ -11,7 +10,6 @@ import click
 from smvault.cli.context import Options, pass_options
 from smvault.cli.output import emit_json, say
 from smvault.cli.params import DATE, json_option
-from smvault.domain.errors import UsageError
 
 
 def view_json(view) -> dict:
@@ -30,7 +28,7 @@ def show_view(view) -> None:
     leaves = f"leaves {view.leave_on.isoformat()}" if view.leave_on else "no leave date yet (give --on DATE to start)"
     if view.state == "plan":
         say(f"Offboarding plan for {who}, {leaves}.")
-        say("Dry run: nothing was changed or logged.")
+        say("Dry run: nothing was changed (the unlock is logged, as on every command).")
     else:
         say(f"Offboarding {view.workflow_id} of {who}: {view.state}, {leaves}.")
         say(f"Opened {view.opened_at} by {view.opened_by}.")
@@ -54,7 +52,8 @@ def show_view(view) -> None:
         say(f"\n{heading}: {_plural(len(view.blocking), 'account')} would be left with fewer than 2 "
             f"people able to regain control without {view.person_name}:")
         for key, count in view.blocking:
-            say(f"  {key}: {_plural(count, 'controller')}")
+            handed = f" (successor: {view.successor_email})" if view.successor_email else ""
+            say(f"  {key}: {_plural(count, 'controller')}{handed}")
         if view.state != "closed" and not view.successor_email:
             say(f"Add controllers, or name a successor: smvault offboard close {view.person_email} "
                 "--successor EMAIL")
@@ -118,7 +117,8 @@ def offboard_revoke_grants(opts: Options, email: str) -> None:
 @pass_options
 def offboard_step(opts: Options, email: str, position: int, note: str) -> None:
     """Resolve step N of EMAIL's offboarding with a note (platform-side work, or a secret
-    rotated outside the vault)."""
+    rotated outside the vault). Step 1, revoking vault grants, is done by `offboard
+    revoke-grants` (or the close), never by a note."""
     from smvault.services.offboarding import resolve_offboarding_step
 
     with opts.session() as session:
@@ -130,7 +130,8 @@ def offboard_step(opts: Options, email: str, position: int, note: str) -> None:
 
 @offboard.command("close")
 @click.argument("email")
-@click.option("--successor", metavar="EMAIL", help="Who takes over where fewer than 2 people could regain control.")
+@click.option("--successor", metavar="EMAIL",
+              help="An operator who is staying takes over where fewer than 2 people could regain control.")
 @click.option("--override", metavar="REASON", help="Close although steps are open (the reason is logged).")
 @json_option
 @pass_options
@@ -155,33 +156,18 @@ def offboard_close(opts: Options, email: str, successor: str | None, override: s
 @pass_options
 def offboard_report(opts: Options, email: str, fmt: str, out: Path | None) -> None:
     """EMAIL's offboarding for HR and audit (Markdown, JSON or CSV), ending with a log checkpoint."""
+    from smvault.cli.output import write_report
     from smvault.services.offboarding import offboarding_report
 
-    if out is not None and not os.access(out.parent if str(out.parent) else Path("."), os.W_OK):
-        raise UsageError(f"cannot write the report to {out}: its directory is missing or not writable")
-    with opts.session() as session:
-        text = offboarding_report(session, email).render(fmt)
+    def make() -> str:
+        with opts.session() as session:
+            return offboarding_report(session, email).render(fmt)
+
     if out is None:
-        click.echo(text, nl=False)
+        click.echo(make(), nl=False)
         return
-    _write_private(out, text)
+    write_report(out, make)
     say(f"Wrote {out}.")
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Reports name people and what they learned: the file is readable by its owner only."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as exc:
-        raise UsageError(f"cannot write the report to {path}: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)  # an existing file keeps its mode on open: set it
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            fd = -1
-            handle.write(text)
-    finally:
-        if fd >= 0:
-            os.close(fd)
 
 
 COMMANDS = [offboard]

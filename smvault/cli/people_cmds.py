@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from smvault.cli.context import Options, pass_options
-from smvault.cli.output import emit_json, fields, say, table
+from smvault.cli.output import emit_json, fields, say, table, warn
 from smvault.cli.params import DATE, json_option
 from smvault.domain.errors import InvalidInputError
 from smvault.domain.models import Person
@@ -132,17 +132,21 @@ def person_leave(opts: Options, email: str, on) -> None:
 @person.command("sync")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--apply", "apply_", is_flag=True, help="Make the changes (default: a dry run that changes nothing).")
+@click.option("--mark-missing", is_flag=True,
+              help="People missing from the file leave today (offboarding opened); without it they are only listed.")
 @click.option("--column", "columns", multiple=True, metavar="FIELD=HEADER",
               help="Read FIELD from the column named HEADER, e.g. --column email=\"Work Email\" (repeatable).")
 @click.option("--mapping", "mapping_file", type=click.Path(path_type=Path, dir_okay=False),
               help='TOML file with a [columns] table of FIELD = "Header" (--column wins).')
 @json_option
 @pass_options
-def person_sync(opts: Options, file: Path, apply_: bool, columns, mapping_file, as_json: bool) -> None:
+def person_sync(opts: Options, file: Path, apply_: bool, mark_missing: bool, columns, mapping_file,
+                as_json: bool) -> None:
     """Compare an HR roster (CSV) with the vault: new people, changed people, people leaving
-    and people gone from the file. With --apply, all of it in one transaction: new people
-    added, changes made, leavers given their leave date and their offboarding opened
-    (people missing from the file leave today).
+    and people missing from the file. With --apply, all of it in one transaction: new people
+    added, changes made, leavers given their leave date and their offboarding opened. People
+    missing from the file are only listed, unless --mark-missing makes them leave today;
+    operators are never marked by a sync (listed with a warning).
 
     \b
     Fields: email, name (required), team, type, status, end_date. Headers match ignoring
@@ -159,14 +163,17 @@ def person_sync(opts: Options, file: Path, apply_: bool, columns, mapping_file, 
     try:
         with opts.session() as session:
             if apply_:
-                result = apply_roster_sync(session, file, mapping)
+                result = apply_roster_sync(session, file, mapping, mark_missing)
                 plan = result.plan
             else:
-                plan = plan_roster_sync(session, file, mapping)
+                plan = plan_roster_sync(session, file, mapping, mark_missing)
     except RosterFileError as exc:
         for problem in exc.problems:  # FILE:LINE: field: problem, as editors and CI read them
             click.echo(printable(problem), err=True)
         raise InvalidInputError(exc.summary) from None
+    for operator in plan.missing_operators:
+        warn(f"operator {operator.email} is not in {plan.source}: a sync never marks an operator; "
+             "offboard them by hand if they are leaving")
     if as_json:
         body = roster_plan_json(plan)
         if apply_:
@@ -200,6 +207,8 @@ def roster_plan_json(plan) -> dict:
                     for c in plan.changed],
         "leaving": [_leaver_json(leaver) for leaver in plan.leaving],
         "gone": [_leaver_json(leaver) for leaver in plan.gone],
+        "mark_missing": plan.mark_missing,
+        "missing_operators": [p.email for p in plan.missing_operators],
         "notes": [{"line": n.line, "email": n.email, "note": n.text} for n in plan.notes],
     }
 
@@ -216,17 +225,20 @@ def show_roster_plan(plan) -> None:
         table(["line", "email", "changes"],
               [(c.line, c.person.email, "; ".join(f"{ch.field}: {ch.old or '-'} -> {ch.new}" for ch in c.changes))
                for c in plan.changed])
-    for title, leavers in (("Leaving / ending", plan.leaving), ("Gone from the file (leave today)", plan.gone)):
+    for title, leavers in (("Leaving / ending", plan.leaving), ("Missing from the file (leave today)", plan.marked_gone)):
         if leavers:
             say(f"\n{title} ({len(leavers)}):")
             table(["line", "email", "name", "leaves", "why", "offboarding"],
                   [(leaver.line, leaver.person.email, leaver.person.name, leaver.on, leaver.why,
                     "opens" if leaver.opens_offboarding else "exists") for leaver in leavers])
+    if plan.gone and not plan.mark_missing:
+        say(f"\nMissing from the file, left as they are ({len(plan.gone)}; --mark-missing makes them leave today):")
+        table(["email", "name", "team"], [(g.person.email, g.person.name, g.person.team) for g in plan.gone])
     if plan.notes:
         say(f"\nNot applied ({len(plan.notes)}):")
         table(["line", "email", "note"], [(n.line, n.email, n.text) for n in plan.notes])
     if plan.empty:
-        say("\nThe vault already matches the file.")
+        say("\nNothing to apply." if plan.gone or plan.missing_operators else "\nThe vault already matches the file.")
 
 
 COMMANDS = [person]

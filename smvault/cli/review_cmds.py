@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -10,7 +9,6 @@ import click
 from smvault.cli.context import Options, pass_options
 from smvault.cli.output import emit_json, fields, say, table
 from smvault.cli.params import DATE, json_option
-from smvault.domain.errors import UsageError
 
 
 def view_json(view) -> dict:
@@ -22,7 +20,8 @@ def view_json(view) -> dict:
         "items": [{"position": i.position, "grant": i.grant_id, "account": i.account_key,
                    "person": i.person_name, "email": i.person_email, "level": i.level,
                    "decision": i.decision, "reason": i.reason, "effect": i.effect,
-                   "decided_by": i.decided_by, "decided_at": i.decided_at} for i in view.items],
+                   "decided_by": i.decided_by, "decided_at": i.decided_at, "holder_left": i.holder_left}
+                  for i in view.items],
     }
 
 
@@ -37,8 +36,8 @@ def show_view(view) -> None:
             ("progress", f"{view.decided} of {view.total} decided")])
     say("")
     table(["#", "account", "person", "level", "decision", "reason", "by"],
-          [(i.position, i.account_key, i.person_email, i.level, i.decision or "undecided", i.reason,
-            i.decided_by) for i in view.items])
+          [(i.position, i.account_key, i.person_email + (" (holder left)" if i.holder_left else ""), i.level,
+            i.decision or "undecided", i.reason, i.decided_by) for i in view.items])
 
 
 @click.group()
@@ -52,7 +51,8 @@ def review() -> None:
 @json_option
 @pass_options
 def review_start(opts: Options, platform, due, as_json: bool) -> None:
-    """Start a review: snapshot the grants in force now (logged)."""
+    """Start a review: snapshot every grant not revoked and not expired (logged), those of
+    people who have left included and marked "holder left"."""
     from smvault.services.review import start_review
 
     with opts.session() as session:
@@ -89,7 +89,7 @@ def review_status_cmd(opts: Options, review_id: int, as_json: bool) -> None:
 @pass_options
 def review_decide(opts: Options, review_id: int, position: int, decision: str, reason: str) -> None:
     """Decide item N of review ID: keep or revoke (final; a revoke applies at once). Needs
-    'manage' on the item's account, like revoking a grant."""
+    'manage' on the item's account, like revoking a grant; nobody decides on their own grant."""
     from smvault.services.review import decide
 
     with opts.session() as session:
@@ -119,32 +119,18 @@ def review_close(opts: Options, review_id: int) -> None:
 @pass_options
 def review_report_cmd(opts: Options, review_id: int, fmt: str, out: Path | None) -> None:
     """Decisions and who made them, for audit, ending with a log checkpoint (logged)."""
+    from smvault.cli.output import write_report
     from smvault.services.review import review_report
 
-    # Open the file first: a report is logged when made, so an unwritable path must fail
-    # before anything is recorded.
-    handle = open_private(out) if out is not None else None
-    try:
+    def make() -> str:
         with opts.session() as session:
-            text = review_report(session, review_id).render(fmt)
-        if handle is None:
-            click.echo(text, nl=False)
-            return
-        handle.write(text)
-    finally:
-        if handle is not None:
-            handle.close()
+            return review_report(session, review_id).render(fmt)
+
+    if out is None:
+        click.echo(make(), nl=False)
+        return
+    write_report(out, make)
     say(f"Wrote {out}.")
-
-
-def open_private(path: Path):
-    """Reports name people and their access: the file is readable by its owner only."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-    os.fchmod(fd, 0o600)  # an existing file keeps its old mode on open: set it
-    return os.fdopen(fd, "w", encoding="utf-8", newline="")
 
 
 @review.command("list")

@@ -15,6 +15,9 @@ from typing import NamedTuple
 
 from smvault.domain.models import Level, MfaMethod
 
+# The continuity rule: every account needs at least this many people able to regain it.
+MIN_CONTROLLERS = 2
+
 VAULT_LEVELS = frozenset({Level.REVEAL, Level.MANAGE})
 # Grant levels that can put someone on a path; code-only never does.
 PATH_LEVELS = VAULT_LEVELS | {Level.PLATFORM_ADMIN}

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from smvault.domain.errors import InvalidInputError
 from smvault.domain.text import has_control_chars
@@ -196,6 +197,14 @@ class CredentialState:
     totp_period: int | None = None
     recovery_codes_total: int = 0
     recovery_codes_unused: int = 0
+
+
+class SecretDates(NamedTuple):
+    """When each of an account's stored secrets was last replaced (None: not stored)."""
+
+    password_at: datetime | None = None
+    totp_at: datetime | None = None
+    oldest_unused_code_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,10 @@ Pure rules over facts the services read in bulk:
   every read from the log entries after the workflow's `opened_seq` and the current tables,
   never written on read; closing persists what was derived. Log order is compared by `seq`,
   never by timestamp: timestamps have one-second resolution and collide;
+* a person **learned** a secret when a disclosure named them as its recipient (`to`) or as
+  the operator who saw it on their own screen while handing it to someone else (`by`; entries
+  older than that field name the operator only by name, `op`). What the leaver learns after
+  the workflow opened becomes a step of its own when no step covers it yet;
 * the **guard**: no account the leaver is involved in may be left with fewer than two people
   able to regain control (the who-can count, with the leaver counted as left), unless a
   successor is named; open steps need an explicit override reason.
@@ -23,12 +27,10 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from smvault.domain.clock import parse_timestamp
-from smvault.domain.control import VAULT_LEVELS, ControlFacts, controller_ids
+from smvault.domain.control import MIN_CONTROLLERS, VAULT_LEVELS, ControlFacts, controller_ids
 from smvault.domain.errors import PolicyError
-from smvault.domain.models import Account, AccountStatus, Grant, Level, Person
-from smvault.domain.workflow import StepSpec
-
-MIN_CONTROLLERS = 2
+from smvault.domain.models import Account, AccountStatus, Grant, Level, Person, SecretDates
+from smvault.domain.workflow import Step, StepSpec
 
 
 class StepKind(StrEnum):
@@ -49,12 +51,20 @@ MANUAL_KINDS = frozenset({StepKind.REMOVE_PLATFORM_ADMIN})
 
 # Secrets the plan is about, and the log actions that disclose or replace them.
 PASSWORD, TOTP_SEED, RECOVERY_CODES = "password", "totp-seed", "recovery-codes"
-LEARNING_ACTIONS = ("secret.reveal", "secret.copy", "totp.qr", "secret.recovery-code.use")
+# A live code expires within seconds: handing one out teaches nothing that outlives it.
+LIVE_CODE_ACTIONS = frozenset({"totp.code"})
 SET_ACTIONS = {
     "secret.password.set": PASSWORD,
     "secret.totp.set": TOTP_SEED,
     "secret.recovery-codes.add": RECOVERY_CODES,
 }
+# The step that makes a secret someone learned worthless again.
+STEP_FOR_SECRET = {
+    PASSWORD: StepKind.ROTATE_PASSWORD,
+    TOTP_SEED: StepKind.REENROL_TOTP,
+    RECOVERY_CODES: StepKind.REGENERATE_RECOVERY_CODES,
+}
+SECRET_OF_STEP = {kind: secret for secret, kind in STEP_FOR_SECRET.items()}
 REVOKE_ACTION = "offboard.revoke-grants"
 
 
@@ -73,6 +83,23 @@ class Learned(NamedTuple):
     action: str
     account_id: int
     secret: str  # password | totp-seed | recovery-codes
+
+
+def learned_by(entry: Mapping[str, Any], person_id: int, operator_names: Collection[str] = ()) -> bool:
+    """Whether a disclosure entry taught the person its value: as the recipient (`to`), or as
+    the operator who saw it on their own screen (`by`; older entries name them only by `op`)."""
+    if entry.get("to") is None:
+        return False
+    return person_id in (entry["to"], entry.get("by")) or entry.get("op") in operator_names
+
+
+def replaced_secret(entry: Mapping[str, Any]) -> str | None:
+    """Which secret a log entry replaced. New recovery codes replace what was seen only when
+    they retired the old ones: `secret add-recovery-codes --keep-old` leaves those valid."""
+    secret = SET_ACTIONS.get(entry.get("action"))
+    if secret == RECOVERY_CODES and not (entry.get("detail") or {}).get("retired"):
+        return None
+    return secret
 
 
 def secret_disclosed(entry: Mapping[str, Any]) -> str | None:
@@ -103,14 +130,6 @@ def latest_learned(rows: Iterable[tuple[int, str, str, int | None, str | None]])
             for (account_id, secret), (seq, ts, action) in last.items()]
 
 
-class SecretDates(NamedTuple):
-    """When each of an account's stored secrets was last replaced (None: not stored)."""
-
-    password_at: datetime | None = None
-    totp_at: datetime | None = None
-    oldest_unused_code_at: datetime | None = None
-
-
 # --- the plan ------------------------------------------------------------------------------
 
 
@@ -129,19 +148,33 @@ def _could_have_revealed(grants: Iterable[Grant], since: datetime) -> list[int]:
     )
 
 
+def _after_replacement(seen: Learned | None, replaced_seq: int | None, replaced_at: datetime | None) -> bool:
+    """Whether a disclosure came after the secret's last replacement (None: nothing stored,
+    nothing to replace): by log seq when the log holds the replacement, else by time, where
+    the same second counts as after."""
+    if seen is None or replaced_at is None:
+        return False
+    if replaced_seq is not None:
+        return seen.seq > replaced_seq
+    return seen.at >= replaced_at
+
+
 def build_plan(
     person: Person,
     grants: Iterable[Grant],
     learned: Iterable[Learned],
     accounts: Mapping[int, Account],
     secrets: Mapping[int, SecretDates],
+    replaced: Mapping[tuple[int, str], int] | None = None,
 ) -> list[StepSpec]:
     """The leaver's checklist, in the fixed order of StepKind, accounts by key within a kind.
 
     `grants` are every grant the person ever held (revoked ones included), `learned` every
     disclosure of a secret to them, `accounts` every account those name plus every account
-    where they hold a role, `secrets` the dates of those accounts' stored secrets.
+    where they hold a role, `secrets` the dates of those accounts' stored secrets, `replaced`
+    the log seq of the latest entry that replaced each (account, secret) (`replaced_secret`).
     """
+    replaced = replaced or {}
     pid, name = person.id, person.name
     grants = list(grants)
     by_account: dict[int, list[Grant]] = {}
@@ -173,7 +206,7 @@ def build_plan(
         if rotated is None:
             continue
         seen = last.get((aid, PASSWORD))
-        if seen is not None and seen.at >= rotated:
+        if _after_replacement(seen, replaced.get((aid, PASSWORD)), rotated):
             did.append((account.key, StepSpec(StepKind.ROTATE_PASSWORD.value, aid, data={
                 "title": f"Rotate the password of {account.key}: {name} learned it since its last rotation",
                 "account": account.key, "learned": "did", "seq": seen.seq,
@@ -190,8 +223,7 @@ def build_plan(
     totp, codes = [], []
     for aid, account in accounts.items():
         seed = last.get((aid, TOTP_SEED))
-        enrolled = dates(aid).totp_at
-        saw_seed = seed is not None and enrolled is not None and seed.at >= enrolled
+        saw_seed = _after_replacement(seed, replaced.get((aid, TOTP_SEED)), dates(aid).totp_at)
         holder = account.totp_holder_id == pid
         if saw_seed or holder:
             why = " and ".join(w for w, on in (("saw the seed", saw_seed), ("holds the TOTP device", holder)) if on)
@@ -199,9 +231,12 @@ def build_plan(
                 "title": f"Re-enrol TOTP on {account.key}: {name} {why}", "account": account.key,
                 "holder": holder, "seq": seed.seq if saw_seed else None,
             })))
+        # Codes count while one that existed when they were seen is still unused and no new
+        # set has retired them since.
         saw_codes = last.get((aid, RECOVERY_CODES))
         oldest = dates(aid).oldest_unused_code_at
-        if saw_codes is not None and oldest is not None and oldest <= saw_codes.at:
+        if (saw_codes is not None and oldest is not None and oldest <= saw_codes.at
+                and saw_codes.seq > replaced.get((aid, RECOVERY_CODES), 0)):
             codes.append((account.key, StepSpec(StepKind.REGENERATE_RECOVERY_CODES.value, aid, data={
                 "title": f"Regenerate the recovery codes of {account.key}: {name} saw codes still valid",
                 "account": account.key, "seq": saw_codes.seq,
@@ -239,38 +274,93 @@ class Resolution(NamedTuple):
     seq: int | None = None
 
 
+class Seen(NamedTuple):
+    """When the leaver learned one secret since the workflow opened (log seqs)."""
+
+    first: int
+    last: int
+
+
 @dataclass(frozen=True)
 class SinceOpened:
     """What the log says happened after the workflow opened, indexed for the step rules."""
 
-    sets: dict[tuple[int, str], Mapping[str, Any]] = field(default_factory=dict)  # latest set entry
-    learned: dict[tuple[int, str], int] = field(default_factory=dict)  # latest seq disclosed to the leaver
+    sets: dict[tuple[int, str], Mapping[str, Any]] = field(default_factory=dict)  # latest replacement
+    learned: dict[tuple[int, str], Seen] = field(default_factory=dict)  # disclosures the leaver learned
     revoked: Mapping[str, Any] | None = None  # latest revoke-grants entry for the leaver
 
     @classmethod
-    def from_entries(cls, person_id: int, entries: Iterable[Mapping[str, Any]]) -> SinceOpened:
-        """`entries` are the log entries after `opened_seq` with the relevant actions."""
+    def from_entries(cls, person_id: int, entries: Iterable[Mapping[str, Any]],
+                     operator_names: Collection[str] = ()) -> SinceOpened:
+        """`entries` are the log entries after `opened_seq` with the relevant actions;
+        `operator_names` the leaver's operator names, for disclosures older than `by`."""
         sets: dict[tuple[int, str], Mapping[str, Any]] = {}
-        learned: dict[tuple[int, str], int] = {}
+        learned: dict[tuple[int, str], Seen] = {}
         revoked = None
         for entry in sorted(entries, key=lambda e: e["seq"]):
-            action = entry.get("action")
-            if action in SET_ACTIONS and entry.get("account") is not None:
-                sets[(entry["account"], SET_ACTIONS[action])] = entry
+            action, account_id = entry.get("action"), entry.get("account")
+            if action in SET_ACTIONS:
+                secret = replaced_secret(entry)
+                if secret is not None and account_id is not None:
+                    sets[(account_id, secret)] = entry
             elif action == REVOKE_ACTION and entry.get("person") == person_id:
                 revoked = entry
-            elif entry.get("to") == person_id:
+            elif learned_by(entry, person_id, operator_names):
                 secret = secret_disclosed(entry)
-                if secret is not None and entry.get("account") is not None:
-                    learned[(entry["account"], secret)] = entry["seq"]
+                if secret is not None and account_id is not None:
+                    seen = learned.get((account_id, secret))
+                    learned[(account_id, secret)] = Seen(seen.first if seen else entry["seq"], entry["seq"])
         return cls(sets, learned, revoked)
+
+    def last_learned(self, account_id: int, secret: str) -> int:
+        seen = self.learned.get((account_id, secret))
+        return seen.last if seen else 0
 
     def replaced_after_learning(self, account_id: int, secret: str) -> Mapping[str, Any] | None:
         """The latest replacement of the secret, if it came after the leaver last learned it."""
         entry = self.sets.get((account_id, secret))
-        if entry is None or entry["seq"] <= self.learned.get((account_id, secret), 0):
+        if entry is None or entry["seq"] <= self.last_learned(account_id, secret):
             return None
         return entry
+
+
+_AFTER_START_TITLES = {
+    PASSWORD: "Rotate the password of {key}: {name} learned it after the offboarding started",
+    TOTP_SEED: "Re-enrol TOTP on {key}: {name} saw the seed after the offboarding started",
+    RECOVERY_CODES: "Regenerate the recovery codes of {key}: {name} saw codes after the offboarding started",
+}
+
+
+def learned_after_start(person: Person, steps: Iterable[Step], since: SinceOpened,
+                        accounts: Mapping[int, Account]) -> list[StepSpec]:
+    """Steps for secrets the leaver learned after the workflow opened that no step covers, in
+    the order first learned: appended after the existing steps, so no position ever moves.
+
+    A step covers a secret while it is open, or when a note resolved it after the leaver last
+    learned the secret (`done_seq`, the seq of the note's entry); a secret learned again after
+    the note needs a step of its own."""
+    covered = set()
+    for step in steps:
+        secret = SECRET_OF_STEP.get(step.kind)
+        if secret is None or step.account_id is None:
+            continue
+        done_seq = step.data.get("done_seq")
+        if not step.done or done_seq is None or done_seq >= since.last_learned(step.account_id, secret):
+            covered.add((step.account_id, secret))
+    specs = []
+    for (account_id, secret), seen in sorted(since.learned.items(), key=lambda item: item[1].first):
+        if (account_id, secret) in covered:
+            continue
+        account = accounts.get(account_id)
+        key = account.key if account else f"account {account_id}"
+        data: dict[str, Any] = {"title": _AFTER_START_TITLES[secret].format(key=key, name=person.name),
+                                "account": key, "seq": seen.first, "after_start": True}
+        if secret == PASSWORD:
+            data["learned"] = "did"
+        elif secret == TOTP_SEED:
+            data["holder"] = False
+        specs.append(StepSpec(STEP_FOR_SECRET[secret].value, account_id, data=data))
+    return specs
 
 
 def _logged(what: str, entry: Mapping[str, Any]) -> Resolution:

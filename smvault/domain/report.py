@@ -3,7 +3,9 @@
 Every report ends with a log checkpoint (seq and entry hash of the entry that recorded the
 report), which ties the paper to the log: anyone holding the vault can check that entry.
 CSV cells are neutralised against formula injection, since these files are opened in
-spreadsheets: a cell starting with = + - @, tab or CR is prefixed with a quote.
+spreadsheets: a cell starting with = + - @, tab or CR is prefixed with a quote, unless it is
+a plain number (-5 is a number, not a formula). Markdown cells escape every character that
+could make markup of user text (a link, an HTML tag, emphasis, a heading, a table cell).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,17 +21,23 @@ from smvault.domain.text import printable
 
 FORMATS = ("md", "json", "csv")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+_MD_SPECIAL = re.compile(r"([\\|<>\[\]()*_#`])")
 
 
 def csv_safe(value: object) -> str:
     """A cell a spreadsheet shows as text, never runs as a formula."""
     text = "" if value is None else str(value)
+    if _NUMBER.fullmatch(text):
+        return text
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def _md_cell(value: object) -> str:
-    text = printable("" if value is None else str(value))
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+def md_cell(value: object) -> str:
+    """User text as literal Markdown on one line: control characters removed, newlines as
+    spaces, and \\ | < > [ ] ( ) * _ # ` escaped with a backslash."""
+    text = printable(("" if value is None else str(value)).replace("\n", " "))
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 @dataclass(frozen=True)
@@ -67,16 +76,16 @@ class Report:
         raise ValueError(fmt)
 
     def markdown(self) -> str:
-        out = [f"# {_md_cell(self.title)}", ""]
-        out += [f"- **{_md_cell(label)}**: {_md_cell(value)}" for label, value in self.facts]
+        out = [f"# {md_cell(self.title)}", ""]
+        out += [f"- **{md_cell(label)}**: {md_cell(value)}" for label, value in self.facts]
         for table in self.tables:
-            out += ["", f"## {_md_cell(table.title)}", ""]
+            out += ["", f"## {md_cell(table.title)}", ""]
             if not table.rows:
                 out.append("(none)")
                 continue
-            out.append("| " + " | ".join(_md_cell(h) for h in table.headers) + " |")
+            out.append("| " + " | ".join(md_cell(h) for h in table.headers) + " |")
             out.append("|" + "---|" * len(table.headers))
-            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows]
+            out += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in table.rows]
         out += ["", "## Log checkpoint", "", f"`{self.checkpoint.line()}`", ""]
         return "\n".join(out)
 

@@ -7,9 +7,9 @@ every grant has one. These rules are pure; `services.review` applies them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from smvault.domain.errors import InvalidInputError, PolicyError
 from smvault.domain.models import Account, Grant
@@ -43,11 +43,17 @@ class Holder:
     email: str
 
 
+def in_scope(grants: Iterable[Grant], now: datetime) -> list[Grant]:
+    """The grants a review snapshots: every one not revoked and not expired, including those
+    of people who have left: access a leaver still holds is exactly what a review must catch."""
+    return [g for g in grants if g.active(now)]
+
+
 def snapshot_steps(grants: Iterable[Grant], accounts: Mapping[int, Account],
-                   holders: Mapping[int, Holder]) -> list[StepSpec]:
+                   holders: Mapping[int, Holder], left_ids: Collection[int] = ()) -> list[StepSpec]:
     """One step per grant, ordered by account key, holder email and level, so positions read
     like a report. The step keeps the facts as they were: a renamed account or person later
-    does not change what was reviewed."""
+    does not change what was reviewed. A holder who had left at the snapshot is marked."""
     rows = []
     for grant in grants:
         account, holder = accounts[grant.account_id], holders[grant.person_id]
@@ -57,9 +63,18 @@ def snapshot_steps(grants: Iterable[Grant], accounts: Mapping[int, Account],
         StepSpec(kind=STEP_KIND, grant_id=grant.id, account_id=grant.account_id, data={
             "person_id": grant.person_id, "person_email": holder.email, "person_name": holder.name,
             "level": level, "account_key": key,
+            **({"holder_left": True} if grant.person_id in left_ids else {}),
         })
         for key, _, level, grant, holder in rows
     ]
+
+
+def require_not_own(grant: Grant, reviewer_person_id: int, review_id: int, position: int) -> None:
+    """Nobody vouches for their own access: another operator decides on it."""
+    if grant.person_id == reviewer_person_id:
+        raise PolicyError(
+            f"review {review_id} item {position} is your own grant: another operator must decide on it"
+        )
 
 
 def progress(workflow: Workflow) -> tuple[int, int]:

@@ -2,7 +2,7 @@
 
 Pure: the caller reads the file and the vault; this module parses, validates every row
 (reporting each bad one as FILE:LINE: field: problem, line 1 being the header) and works
-out the plan: new people, changed people, people leaving, people gone from the file.
+out the plan: new people, changed people, people leaving, people missing from the file.
 
 Rules worth knowing:
 - Columns are found by header name, ignoring case, spaces, '_' and '-' ("End Date" is
@@ -11,6 +11,9 @@ Rules worth knowing:
 - A sync never clears a leave date (the vault has no "un-leave"): a conflict is a note.
 - Status words: active; leaving (needs an end date); terminated, inactive, left (ended:
   leaves on the end date, or today if none is given).
+- People missing from the file are only listed, unless the caller asks to mark them
+  (`mark_missing`: an export filtered by mistake must not offboard half the company).
+  Operators are never marked by a sync: they are listed with a warning instead.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import csv
 import io
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -304,13 +307,20 @@ class RosterPlan:
     new: tuple[NewPerson, ...]
     changed: tuple[ChangedPerson, ...]
     leaving: tuple[Leaver, ...]  # the file gives an end date or an ended status
-    gone: tuple[Leaver, ...]  # in the vault, not left, missing from the file: leave today
+    gone: tuple[Leaver, ...]  # in the vault, not left, missing from the file (operators aside)
     notes: tuple[Note, ...]
     unchanged: int
+    mark_missing: bool = False  # whether `gone` leave today; otherwise they are only listed
+    missing_operators: tuple[Person, ...] = ()  # missing from the file, never marked by a sync
+
+    @property
+    def marked_gone(self) -> tuple[Leaver, ...]:
+        """The people missing from the file that applying marks leaving today."""
+        return self.gone if self.mark_missing else ()
 
     @property
     def empty(self) -> bool:
-        return not (self.new or self.changed or self.leaving or self.gone)
+        return not (self.new or self.changed or self.leaving or self.marked_gone)
 
 
 def _leave_date(row: RosterRow, current: date | None, today: date) -> date | None:
@@ -335,10 +345,13 @@ def _changes(person: Person, row: RosterRow) -> tuple[Change, ...]:
 
 
 def diff_roster(source: str, rows: list[RosterRow], people: Iterable[Person], today: date,
-                offboarded: set[int] | frozenset[int] = frozenset(), self_id: int | None = None) -> RosterPlan:
+                offboarded: Collection[int] = frozenset(), operator_ids: Collection[int] = frozenset(),
+                mark_missing: bool = False) -> RosterPlan:
     """What applying `rows` would change. `offboarded`: ids of people who have (or had) an
-    offboarding; for them a new leave date is recorded without opening another. `self_id`:
-    the person running the sync, never marked gone by it (a note says so instead)."""
+    offboarding; for them a new leave date is recorded without opening another.
+    `operator_ids`: people who are operators, never marked leaving for a missing row (the
+    one running the sync would lock themselves out). `mark_missing`: whether the people
+    missing from the file are to leave today, or only be listed."""
     by_email = {p.email: p for p in people}
     new, changed, leaving, notes = [], [], [], []
     unchanged = 0
@@ -365,13 +378,13 @@ def diff_roster(source: str, rows: list[RosterRow], people: Iterable[Person], to
         elif not changes:
             unchanged += 1
     in_file = {row.email for row in rows}
-    gone = []
+    gone, operators = [], []
     for p in sorted(by_email.values(), key=lambda p: p.email):
         if p.email in in_file or p.status(today) is PersonStatus.LEFT or p.email.endswith(PLACEHOLDER_SUFFIX):
             continue
-        if p.id == self_id:  # an operator must not end their own access by a missing row
-            notes.append(Note(None, p.email, "not in the file, but running this sync: not marked as leaving"))
+        if p.id in operator_ids:
+            operators.append(p)
             continue
         gone.append(Leaver(p, today, "not in the file", None, p.id not in offboarded))
     return RosterPlan(source, len(rows), tuple(new), tuple(changed), tuple(leaving), tuple(gone),
-                      tuple(notes), unchanged)
+                      tuple(notes), unchanged, mark_missing, tuple(operators))

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smvault.domain.control import ControlFacts, ControlReport, control_report, controller_ids
+from smvault.domain.control import MIN_CONTROLLERS, ControlFacts, ControlReport, control_report, controller_ids
 from smvault.domain.models import Account, Person
 from smvault.services.lookup import account_by_ref
 from smvault.services.session import Session
-
-MIN_CONTROLLERS = 2
 
 
 @dataclass(frozen=True)

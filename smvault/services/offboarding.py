@@ -21,7 +21,7 @@ from smvault.domain.clock import timestamp
 from smvault.domain.errors import ConflictError, InvalidInputError, NotFoundError, PolicyError
 from smvault.domain.models import Account, Grant, Person, PersonStatus
 from smvault.domain.offboarding import (
-    LEARNING_ACTIONS,
+    LIVE_CODE_ACTIONS,
     REVOKE_ACTION,
     SET_ACTIONS,
     OpenStep,
@@ -34,6 +34,7 @@ from smvault.domain.offboarding import (
     involved_account_ids,
     is_manual,
     latest_learned,
+    learned_after_start,
     people_named,
     resolve,
 )
@@ -41,11 +42,14 @@ from smvault.domain.report import Checkpoint, Report, Table
 from smvault.domain.workflow import Step, StepSpec, Workflow, WorkflowKind
 from smvault.services.inputs import clean_text
 from smvault.services.lookup import person_by_email
+from smvault.services.names import operator_names
 from smvault.services.people import DISCLOSURE_ACTIONS
 from smvault.services.session import Session
 
 OPEN, CLOSED, PLAN = "open", "closed", "plan"
 CLOSE_ACTION = "offboard.close"
+# What can teach a leaver a secret: every disclosure but a live code, which expires.
+LEARNING_ACTIONS = tuple(a for a in DISCLOSURE_ACTIONS if a not in LIVE_CODE_ACTIONS)
 # Step kinds that make an account part of the guard even after the role has moved on.
 _ROLE_KINDS = frozenset({StepKind.REMOVE_PLATFORM_ADMIN, StepKind.REENROL_TOTP, StepKind.REPOINT_RECOVERY_EMAIL,
                          StepKind.REPOINT_RECOVERY_PHONE, StepKind.TRANSFER_OWNERSHIP})
@@ -97,6 +101,7 @@ class _Facts:
     grants: list[Grant]  # every grant they ever held, revoked ones included
     accounts: dict[int, Account]  # the steps' accounts, grant accounts and role accounts (current)
     resolutions: dict[int, Resolution] = field(default_factory=dict)  # derived, by step position
+    extra: list[Step] = field(default_factory=list)  # learned after the start, not saved yet
 
     @property
     def open_grants(self) -> list[Grant]:
@@ -109,38 +114,72 @@ def _read(session: Session, person: Person, account_ids: set[int]) -> _Facts:
     return _Facts(grants, accounts)
 
 
+def _replacements(session: Session, account_ids: set[int]) -> dict[tuple[int, str], int]:
+    """(account, secret) -> seq of the latest log entry that replaced it."""
+    seqs = session.vault.log.latest_secret_sets(account_ids)
+    return {(account_id, SET_ACTIONS[action]): seq for (account_id, action), seq in seqs.items()}
+
+
 def _plan_specs(session: Session, person: Person) -> tuple[list[StepSpec], _Facts]:
     """The leaver's plan from the data: their grants, what the log says they learned, the
     accounts those name or where they hold a role, and those accounts' secret dates."""
     vault = session.vault
     learned = latest_learned(vault.log.disclosures_to(person.id, LEARNING_ACTIONS))
     facts = _read(session, person, {item.account_id for item in learned})
-    dates = vault.secrets.dates_for(set(facts.accounts))
-    return build_plan(person, facts.grants, learned, facts.accounts, dates), facts
+    ids = set(facts.accounts)
+    specs = build_plan(person, facts.grants, learned, facts.accounts, vault.secrets.dates_for(ids),
+                       _replacements(session, ids))
+    return specs, facts
+
+
+def _own_operator_names(session: Session, person: Person) -> tuple[str, ...]:
+    """The leaver's operator names, if they are an operator: disclosure entries older than
+    the `by` field name the operator who saw a value only by name."""
+    return tuple(o.name for o in session.vault.operators.active() if o.person_id == person.id)
 
 
 def _derive(session: Session, person: Person, steps: Sequence[Step], opened_seq: int,
-            facts: _Facts | None = None) -> _Facts:
-    """Which open steps have resolved themselves, from the log after `opened_seq` (one query)
-    and the current tables (read here unless `facts` already holds them)."""
+            facts: _Facts | None = None, workflow_id: int = 0) -> _Facts:
+    """From the log after `opened_seq` (one query) and the current tables (read here unless
+    `facts` already holds them): the steps for secrets learned since (`extra`, positioned
+    after `steps`), and which open steps have resolved themselves."""
     vault = session.vault
+    names = _own_operator_names(session, person)
+    entries = vault.log.entries_about(opened_seq, person_id=person.id, operator_names=names,
+                                      account_actions=tuple(SET_ACTIONS), person_actions=(REVOKE_ACTION,))
+    since = SinceOpened.from_entries(person.id, entries, names)
+    learned_ids = {account_id for account_id, _ in since.learned}
     if facts is None:
-        facts = _read(session, person, {s.account_id for s in steps if s.account_id is not None})
-    entries = vault.log.entries_about(
-        opened_seq, person_id=person.id, account_ids={s.account_id for s in steps if s.account_id is not None},
-        account_actions=tuple(SET_ACTIONS), person_actions=(REVOKE_ACTION,),
-    )
-    since = SinceOpened.from_entries(person.id, entries)
-    pending = [s for s in steps if not s.done]
+        facts = _read(session, person, {s.account_id for s in steps if s.account_id is not None} | learned_ids)
+    elif learned_ids - set(facts.accounts):
+        facts.accounts.update(vault.accounts.by_ids(learned_ids - set(facts.accounts)))
+    first = max((s.position for s in steps), default=0) + 1
+    facts.extra = [Step(0, workflow_id, position, spec.kind, spec.account_id, spec.grant_id, spec.data)
+                   for position, spec in enumerate(learned_after_start(person, steps, since, facts.accounts), first)]
+    pending = [s for s in (*steps, *facts.extra) if not s.done]
     wanted = {pid for s in pending for pid in people_named(s.kind, facts.accounts.get(s.account_id))
               if pid is not None}
-    names = {pid: f"{p.name} <{p.email}>" for pid, p in vault.people.by_ids(wanted).items()}
+    labels = {pid: f"{p.name} <{p.email}>" for pid, p in vault.people.by_ids(wanted).items()}
     open_count = len(facts.open_grants)
     for step in pending:
-        found = resolve(step.kind, step.account_id, step.data, person.id, since, open_count, facts.accounts, names)
+        found = resolve(step.kind, step.account_id, step.data, person.id, since, open_count, facts.accounts, labels)
         if found is not None:
             facts.resolutions[step.position] = found
     return facts
+
+
+def _save_learned(session: Session, person: Person, workflow: Workflow) -> tuple[Workflow, _Facts, list[int]]:
+    """Inside a mutation: save the steps for secrets learned since the start (at the
+    positions the views showed them), so a note can resolve them and the close records them.
+    Returns the workflow as saved, its facts and the positions added."""
+    facts = _derive(session, person, workflow.steps, workflow.opened_seq, workflow_id=workflow.id)
+    added = [s.position for s in facts.extra]
+    if added:
+        session.vault.workflows.add_steps(
+            workflow.id, [StepSpec(s.kind, s.account_id, s.grant_id, s.data) for s in facts.extra])
+        workflow = session.vault.workflows.get(workflow.id)
+        facts.extra = []
+    return workflow, facts, added
 
 
 def _blocking(session: Session, person: Person, steps: Sequence[Step], facts: _Facts,
@@ -159,34 +198,18 @@ def _blocking(session: Session, person: Person, steps: Sequence[Step], facts: _F
     )
 
 
-class _OperatorNames:
-    """Operator names by id, each looked up once (a handful per workflow)."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self._names: dict[int, str | None] = {}
-
-    def __call__(self, operator_id: int | None) -> str | None:
-        if operator_id is None:
-            return None
-        if operator_id not in self._names:
-            operator = self._session.vault.operators.get(operator_id)
-            self._names[operator_id] = operator.name if operator else f"operator {operator_id}"
-        return self._names[operator_id]
-
-
 def _ts(moment: datetime | None) -> str | None:
     return timestamp(moment) if moment is not None else None
 
 
-def _plan_step(step: Step, derived: Resolution | None, names: _OperatorNames) -> PlanStep:
+def _plan_step(step: Step, derived: Resolution | None, names: dict[int, str]) -> PlanStep:
     manual = is_manual(step.kind)
     common = dict(position=step.position, kind=step.kind, title=step.data.get("title", step.kind),
                   account_key=step.data.get("account"), learned=step.data.get("learned"),
                   auto=not manual, manual=manual)
     if step.done:
         return PlanStep(**common, done=True, evidence=step.evidence,
-                        done_by=names(step.done_by) or step.data.get("resolved_by"), done_at=_ts(step.done_at))
+                        done_by=names.get(step.done_by) or step.data.get("resolved_by"), done_at=_ts(step.done_at))
     if derived is not None:
         return PlanStep(**common, done=True, evidence=derived.evidence, done_by=derived.by, done_at=derived.at)
     return PlanStep(**common, done=False, evidence=None, done_by=None, done_at=None)
@@ -218,38 +241,38 @@ def _open(session: Session, person: Person) -> Workflow:
 
 
 def _view(session: Session, person: Person, workflow: Workflow) -> OffboardingView:
-    names = _OperatorNames(session)
     data = workflow.data
     if workflow.closed:  # frozen at close: what was derived then was persisted then
-        steps = tuple(_plan_step(s, None, names) for s in workflow.steps)
+        steps, resolutions = workflow.steps, {}
         blocking = tuple((key, count) for key, count in data.get("blocking", ()))
     else:
-        facts = _derive(session, person, workflow.steps, workflow.opened_seq)
-        steps = tuple(_plan_step(s, facts.resolutions.get(s.position), names) for s in workflow.steps)
+        facts = _derive(session, person, workflow.steps, workflow.opened_seq, workflow_id=workflow.id)
+        steps, resolutions = (*workflow.steps, *facts.extra), facts.resolutions
         blocking = tuple(_blocking(session, person, workflow.steps, facts, workflow.opened_at))
+    names = operator_names(session, {workflow.opened_by, workflow.closed_by, *(s.done_by for s in steps)})
     leave_on = data.get("leave_on")
     return OffboardingView(
         workflow_id=workflow.id, person_email=person.email, person_name=person.name,
         leave_on=person.leave_on or (date.fromisoformat(leave_on) if leave_on else None),
         state=CLOSED if workflow.closed else OPEN,
-        opened_at=_ts(workflow.opened_at), opened_by=names(workflow.opened_by), steps=steps,
+        opened_at=_ts(workflow.opened_at), opened_by=names.get(workflow.opened_by),
+        steps=tuple(_plan_step(s, resolutions.get(s.position), names) for s in steps),
         blocking=blocking, successor_email=data.get("successor_email"),
         override_reason=data.get("override"), closed_at=_ts(workflow.closed_at),
-        closed_by=names(workflow.closed_by),
+        closed_by=names.get(workflow.closed_by),
     )
 
 
 def plan_offboarding(session: Session, email: str, on: date | None = None) -> OffboardingView:
-    """The plan `start` would create, with what already holds today; changes and logs nothing."""
+    """The plan `start` would create, with what already holds today; changes nothing."""
     person = person_by_email(session, email)
     specs, facts = _plan_specs(session, person)
     steps = _as_steps(specs)
     facts = _derive(session, person, steps, session.vault.log.head().seq, facts)
-    names = _OperatorNames(session)
     return OffboardingView(
         workflow_id=None, person_email=person.email, person_name=person.name,
         leave_on=on or person.leave_on, state=PLAN, opened_at=None, opened_by=None,
-        steps=tuple(_plan_step(s, facts.resolutions.get(s.position), names) for s in steps),
+        steps=tuple(_plan_step(s, facts.resolutions.get(s.position), {}) for s in steps),
         blocking=tuple(_blocking(session, person, steps, facts, session.now())),
         successor_email=None, override_reason=None, closed_at=None, closed_by=None,
     )
@@ -312,29 +335,40 @@ def revoke_leaver_grants(session: Session, email: str) -> int:
 
 def resolve_offboarding_step(session: Session, email: str, position: int, note: str) -> OffboardingView:
     """Resolve an open step with a note as its evidence (work done on the platform, or a
-    secret rotated outside the vault)."""
+    secret rotated outside the vault). Revoking grants is vault work a note cannot stand for."""
     note = clean_text(note, "note", required=True)
     person = person_by_email(session, email)
     vault = session.vault
     with session.atomic():
         workflow = _open(session, person)
+        workflow, facts, added = _save_learned(session, person, workflow)
         step = workflow.step_at(position)
+        if step.kind == StepKind.REVOKE_GRANTS:
+            raise ConflictError(
+                f"step {position} of offboarding {workflow.id} is revoking vault grants, which a note cannot "
+                f"stand for: run 'smvault offboard revoke-grants {person.email}' (closing also revokes them)"
+            )
         if step.done:
             raise ConflictError(f"step {position} of offboarding {workflow.id} is already resolved: {step.evidence}")
-        derived = _derive(session, person, [step], workflow.opened_seq).resolutions.get(position)
+        derived = facts.resolutions.get(position)
         if derived is not None:
             raise ConflictError(
                 f"step {position} of offboarding {workflow.id} has already resolved itself: {derived.evidence}"
             )
         vault.workflows.complete_step(step.id, session.operator.id, session.ts(), note)
-        session.record(
-            "offboard.step", account=step.account_id, acct=step.data.get("account"), person=person.id,
-            detail={"workflow": workflow.id, "position": position, "kind": step.kind, "note": note},
-        )
+        detail = {"workflow": workflow.id, "position": position, "kind": step.kind, "note": note}
+        if added:
+            detail["steps_added"] = added
+        link = session.record("offboard.step", account=step.account_id, acct=step.data.get("account"),
+                              person=person.id, detail=detail)
+        # Where the note sits in the log: a secret learned again after it needs a new step.
+        vault.workflows.set_step_data(step.id, {**step.data, "done_seq": link.seq})
     return _view(session, person, vault.workflows.get(workflow.id))
 
 
 def _successor(session: Session, person: Person, email: str) -> Person:
+    """Who takes over the accounts the leaver leaves short: an operator who is staying, since
+    adding controllers and rotating secrets is vault work."""
     successor = person_by_email(session, email)
     if successor.id == person.id:
         raise InvalidInputError(f"the successor must be someone other than {person.email}")
@@ -342,7 +376,12 @@ def _successor(session: Session, person: Person, email: str) -> Person:
     if status is not PersonStatus.ACTIVE:
         raise PolicyError(
             f"successor {successor.email} is {status.value} (leave date {successor.leave_on}): "
-            "name someone who is staying"
+            "name an operator who is staying"
+        )
+    if successor.id not in session.vault.operators.person_ids():
+        raise PolicyError(
+            f"successor {successor.email} is not an operator: name an operator who is staying, "
+            "someone who can fix the accounts in the vault"
         )
     return successor
 
@@ -350,15 +389,16 @@ def _successor(session: Session, person: Person, email: str) -> Person:
 def close_offboarding(session: Session, email: str, successor: str | None = None,
                       override: str | None = None) -> OffboardingView:
     """Close the offboarding: the guard and open steps first (PolicyError), then in one
-    transaction persist what resolved itself, revoke any grant the leaver still holds and
-    record the outcome."""
+    transaction save the steps for secrets learned since the start, persist what resolved
+    itself, revoke any grant the leaver still holds and record the outcome, naming the
+    successor against every account left short."""
     override = clean_text(override, "override reason")
     person = person_by_email(session, email)
     heir = _successor(session, person, successor) if successor else None
     vault = session.vault
     with session.atomic():
         workflow = _open(session, person)
-        facts = _derive(session, person, workflow.steps, workflow.opened_seq)
+        workflow, facts, added = _save_learned(session, person, workflow)
         blocking = _blocking(session, person, workflow.steps, facts, workflow.opened_at)
         derived = facts.resolutions
         # Revoking grants is vault work the close does itself: it is never "left open".
@@ -397,9 +437,12 @@ def close_offboarding(session: Session, email: str, successor: str | None = None
             "steps": {"total": len(workflow.steps),
                       "done": len(workflow.steps) - len(still_open),
                       "resolved_themselves": sorted(derived),
-                      "open": [s.position for s in still_open]},
+                      "open": [s.position for s in still_open],
+                      "learned_after_start": added},
             "successor": outcome["successor_email"], "override": override,
-            "blocking": outcome["blocking"], "revoked_grants": revoked,
+            "blocking": [{"account": key, "controllers": count, "successor": outcome["successor_email"]}
+                         for key, count in blocking],
+            "revoked_grants": revoked,
         })
     return _view(session, person, vault.workflows.get(workflow.id))
 
@@ -414,13 +457,14 @@ def _step_state(step: PlanStep, closed: bool) -> str:
 
 
 def offboarding_report(session: Session, email: str) -> Report:
-    """The offboarding for HR and audit: facts, steps with evidence, what the person learned,
-    which grants it revoked; ends with the checkpoint of its own log entry."""
+    """The offboarding for HR and audit: facts, steps with evidence, the accounts left short
+    and who took them over, what the person learned, which grants it revoked; ends with the
+    checkpoint of its own log entry."""
     person = person_by_email(session, email)
     vault = session.vault
     workflow = _latest(session, person)
     view = _view(session, person, workflow)
-    learned = vault.log.entries(recipient_id=person.id, actions=DISCLOSURE_ACTIONS, newest_first=False)
+    learned = vault.log.learned_entries(person.id, DISCLOSURE_ACTIONS)
     revoking = [e for e in vault.log.entries(after_seq=workflow.opened_seq, actions=(REVOKE_ACTION, CLOSE_ACTION),
                                              newest_first=False)
                 if e.get("person") == person.id and e.get("detail", {}).get("workflow") == workflow.id]
@@ -428,7 +472,7 @@ def offboarding_report(session: Session, email: str) -> Report:
            for gid in e["detail"].get("grants", e["detail"].get("revoked_grants", ()))}
     grants = [g for g in vault.grants.of_person(person.id, include_revoked=True) if g.id in how]
     keys = {aid: a.key for aid, a in vault.accounts.by_ids({g.account_id for g in grants}).items()}
-    names = _OperatorNames(session)
+    names = operator_names(session, {g.revoked_by for g in grants})
     closed = view.state == CLOSED
     done = sum(1 for s in view.steps if s.done)
     facts = (
@@ -446,14 +490,15 @@ def offboarding_report(session: Session, email: str) -> Report:
         Table("Steps", ("position", "kind", "account", "learned", "state", "evidence", "by", "at"),
               tuple((s.position, s.kind, s.account_key, s.learned, _step_state(s, closed), s.evidence,
                      s.done_by, s.done_at) for s in view.steps)),
-        Table("Accounts below two controllers without the leaver", ("account", "controllers"),
-              tuple(view.blocking)),
-        Table("What the person learned (disclosures to them)",
-              ("seq", "ts", "action", "account", "field", "by operator"),
-              tuple((e["seq"], e["ts"], e["action"], e.get("acct"), e.get("field"), e.get("op")) for e in learned)),
+        Table("Accounts below two controllers without the leaver", ("account", "controllers", "successor"),
+              tuple((key, count, view.successor_email) for key, count in view.blocking)),
+        Table("What the person learned (disclosures to them or by them)",
+              ("seq", "ts", "action", "account", "field", "recipient", "by operator"),
+              tuple((e["seq"], e["ts"], e["action"], e.get("acct"), e.get("field"), e.get("to_email"), e.get("op"))
+                    for e in learned)),
         Table("Grants revoked by this offboarding", ("grant", "account", "level", "revoked at", "revoked by", "how"),
-              tuple((g.id, keys.get(g.account_id), g.level.value, _ts(g.revoked_at), names(g.revoked_by), how[g.id])
-                    for g in grants)),
+              tuple((g.id, keys.get(g.account_id), g.level.value, _ts(g.revoked_at), names.get(g.revoked_by),
+                     how[g.id]) for g in grants)),
     )
     with session.atomic():
         link = session.record("offboard.report", person=person.id, detail={"workflow": workflow.id})

@@ -5,6 +5,9 @@ ONE outer transaction: every person change goes through its usual service (add_p
 update_person, mark_leaving, offboarding.start_offboarding), each nested as a savepoint
 with its own log entry, so the log reads as if each change had been made by hand. Any
 failure rolls every change back, log entries included.
+
+People missing from the file are only listed unless `mark_missing` asks for them to leave
+today; operators missing from it are never marked (domain.roster).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from smvault.domain.errors import InvalidInputError
 from smvault.domain.roster import (
     RosterPlan,
     RosterRow,
-    check_mapping,
     diff_roster,
     parse_column_flags,
     parse_mapping_toml,
@@ -46,8 +48,9 @@ def _read_text(path: Path, what: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
         raise InvalidInputError(
-            f"{path}: not UTF-8 text (byte {exc.start}); export the file as CSV UTF-8"
+            f"{path}:{line}: not UTF-8 text (byte {exc.start}); export the file as CSV UTF-8"
         ) from None
 
 
@@ -59,26 +62,30 @@ def load_mapping(columns: Sequence[str] = (), mapping_file: Path | None = None) 
 
 
 def _rows(path: Path, mapping: dict[str, str] | None) -> list[RosterRow]:
-    return parse_roster(_read_text(path, "roster file"), str(path), check_mapping(mapping or {}))
+    return parse_roster(_read_text(path, "roster file"), str(path), mapping)  # it checks the mapping
 
 
-def _diff(session: Session, rows: list[RosterRow], source: str) -> RosterPlan:
-    """One read of the people and one of the offboarded ids; the rest is in memory."""
+def _diff(session: Session, rows: list[RosterRow], source: str, mark_missing: bool) -> RosterPlan:
+    """One read of the people, the offboarded ids and the operators; the rest is in memory."""
     vault = session.vault
     return diff_roster(source, rows, vault.people.all(), session.now().date(),
-                       vault.workflows.person_ids(WorkflowKind.OFFBOARDING), self_id=session.person.id)
+                       vault.workflows.person_ids(WorkflowKind.OFFBOARDING),
+                       operator_ids=vault.operators.person_ids(), mark_missing=mark_missing)
 
 
-def plan_roster_sync(session: Session, path: Path, mapping: dict[str, str] | None = None) -> RosterPlan:
+def plan_roster_sync(session: Session, path: Path, mapping: dict[str, str] | None = None,
+                     mark_missing: bool = False) -> RosterPlan:
     """What `apply_roster_sync` would do; writes nothing. A bad file raises RosterFileError
     (an InvalidInputError) listing every bad row."""
-    return _diff(session, _rows(path, mapping), str(path))
+    return _diff(session, _rows(path, mapping), str(path), mark_missing)
 
 
-def apply_roster_sync(session: Session, path: Path, mapping: dict[str, str] | None = None) -> RosterResult:
+def apply_roster_sync(session: Session, path: Path, mapping: dict[str, str] | None = None,
+                      mark_missing: bool = False) -> RosterResult:
     """Apply the plan in one transaction: add new people, update changed ones, give leavers
-    (and people gone from the file: today) their leave date and open their offboarding.
-    A bad file, or any failure half way, changes nothing."""
+    their leave date and open their offboarding; with `mark_missing`, people missing from
+    the file (operators aside) leave today the same way. A bad file, or any failure half
+    way, changes nothing."""
     from smvault.services import offboarding  # written alongside; only apply needs it
     from smvault.services.people import add_person, mark_leaving, update_person
 
@@ -86,7 +93,7 @@ def apply_roster_sync(session: Session, path: Path, mapping: dict[str, str] | No
     opened = []
     marked = 0
     with session.atomic():
-        plan = _diff(session, rows, str(path))  # inside: what is applied is what was compared
+        plan = _diff(session, rows, str(path), mark_missing)  # inside: what is applied is what was compared
         for new in plan.new:
             row = new.row
             add_person(session, row.name, row.email, row.team, None, (row.type or "employee"))
@@ -95,7 +102,7 @@ def apply_roster_sync(session: Session, path: Path, mapping: dict[str, str] | No
                 marked += 1
         for change in plan.changed:
             update_person(session, change.person.email, **change.updates())
-        for leaver in (*plan.leaving, *plan.gone):
+        for leaver in (*plan.leaving, *plan.marked_gone):
             if leaver.opens_offboarding:
                 offboarding.start_offboarding(session, leaver.person.email, on=leaver.on)
                 opened.append(leaver.person.email)

@@ -102,8 +102,12 @@ def _recipient(session: Session, for_email: str | None) -> Person | None:
 
 def _disclosure_fields(session: Session, account: Account, recipient: Person | None, what: str) -> dict:
     to = recipient or session.person
-    return {"account": account.id, "acct": account.key, "to": to.id, "to_email": to.email,
-            "field": what, "for": recipient is not None or None}
+    fields = {"account": account.id, "acct": account.key, "to": to.id, "to_email": to.email,
+              "field": what, "for": recipient is not None or None}
+    # Handing a value to someone else shows it on the operator's own screen: they learn it too.
+    if to.id != session.person.id:
+        fields["by"] = session.person.id
+    return fields
 
 
 def use_recovery_code(session: Session, ref: str, for_email: str | None = None) -> Revealed:

@@ -148,35 +148,82 @@ class AccessLog:
 
     # --- added for offboarding (new methods; the ones above are unchanged) ---------------
 
+    # Who learned a disclosed value: its recipient (`to`), or the operator who saw it on their
+    # screen while handing it to someone else (`by`, only when it differs from `to`). Entries
+    # older than `by` name that operator only by `op`: the last leg finds those through the
+    # partial index of schema v5. The legs are disjoint, so UNION ALL never repeats an entry.
+    _LEARNED_LEGS = (
+        "json_extract(body, '$.to') = :person",
+        "json_extract(body, '$.by') = :person",
+        "json_extract(body, '$.for') IS NOT NULL AND json_extract(body, '$.by') IS NULL"
+        " AND json_extract(body, '$.op') IN (SELECT value FROM json_each(:names))"
+        " AND json_extract(body, '$.to') != :person",
+    )
+
+    def _learned_by(self, columns: str, person_id: int, actions: tuple[str, ...]) -> list[tuple]:
+        # The person's operator names, removed operators included (names are never reused),
+        # as a list the index can be searched with (an IN over a subquery scans it).
+        names = [name for (name,) in self._conn.execute("SELECT name FROM operators WHERE person_id = ?",
+                                                        (person_id,))]
+        legs = self._LEARNED_LEGS if names else self._LEARNED_LEGS[:2]
+        action = "json_extract(body, '$.action') IN (SELECT value FROM json_each(:actions))"
+        sql = " UNION ALL ".join(f"SELECT {columns} FROM log WHERE {leg} AND {action}" for leg in legs)
+        params = {"person": person_id, "actions": json.dumps(list(actions)), "names": json.dumps(names)}
+        return self._conn.execute(sql, params).fetchall()
+
     def disclosures_to(self, person_id: int, actions: tuple[str, ...]) -> list[tuple]:
         """(seq, ts, action, account, field) of the entries with these actions that disclosed
-        something to a person, in no particular order. Found through the recipient index; the
-        fields are extracted in SQL, so no entry body is parsed in Python. No ORDER BY: an
-        index on exactly these expressions would then answer it without reading the table."""
-        return self._conn.execute(
-            "SELECT seq, json_extract(body, '$.ts'), json_extract(body, '$.action'),"
-            " json_extract(body, '$.account'), json_extract(body, '$.field')"
-            " FROM log WHERE json_extract(body, '$.to') = ?"
-            f" AND json_extract(body, '$.action') IN ({','.join('?' * len(actions))})",
-            (person_id, *actions),
-        ).fetchall()
+        something to a person (recipient or operator), in no particular order. Found through
+        the disclosure indexes; the fields are extracted in SQL, so no entry body is parsed in
+        Python, and with no ORDER BY the covering indexes answer without reading the table."""
+        return self._learned_by(
+            "seq, json_extract(body, '$.ts'), json_extract(body, '$.action'),"
+            " json_extract(body, '$.account'), json_extract(body, '$.field')", person_id, actions)
 
-    def entries_about(self, after_seq: int, *, person_id: int, account_ids: set[int],
+    def learned_entries(self, person_id: int, actions: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Parsed entries with these actions that disclosed something to a person, as
+        recipient or as the operator who handed it over, oldest first."""
+        rows = sorted(self._learned_by("seq, body", person_id, actions))
+        return [json.loads(body) for _, body in rows]
+
+    # The actions that set a secret; the same literal list as log_secret_set's WHERE (v5),
+    # so SQLite can see the query is within that partial index.
+    _SECRET_SETS = "('secret.password.set', 'secret.totp.set', 'secret.recovery-codes.add')"
+
+    def latest_secret_sets(self, account_ids: set[int]) -> dict[tuple[int, str], int]:
+        """(account, action) -> seq of the latest entry that set a password, a TOTP seed or
+        recovery codes on each of the accounts, through the log_secret_set index. Recovery
+        codes added beside the old ones (`"retired": 0`) replaced nothing: they do not count."""
+        if not account_ids:
+            return {}
+        rows = self._conn.execute(
+            "SELECT json_extract(body, '$.account'), json_extract(body, '$.action'), max(seq) FROM log"
+            " WHERE json_extract(body, '$.account') IN (SELECT value FROM json_each(?))"
+            f" AND json_extract(body, '$.action') IN {self._SECRET_SETS}"
+            " AND (json_extract(body, '$.detail.retired') IS NULL OR json_extract(body, '$.detail.retired') > 0)"
+            " GROUP BY 1, 2",
+            (json.dumps(sorted(account_ids)),),
+        )
+        return {(account_id, action): seq for account_id, action, seq in rows}
+
+    def entries_about(self, after_seq: int, *, person_id: int, operator_names: tuple[str, ...] = (),
                       account_actions: tuple[str, ...], person_actions: tuple[str, ...]) -> list[dict[str, Any]]:
-        """Parsed entries after `after_seq`, oldest first, that are either one of
-        `account_actions` on one of the accounts, or disclose anything to the person (`to`),
-        or one of `person_actions` about the person. One range scan from `after_seq`; only
-        the matching bodies are parsed in Python."""
+        """Parsed entries after `after_seq`, oldest first, that are one of `account_actions`
+        (on any account), or disclose anything to the person (as recipient `to`, as operator
+        `by`, or, in entries older than `by`, as one of `operator_names` in `op`), or one of
+        `person_actions` about the person. One range scan from `after_seq`; only the matching
+        bodies are parsed in Python."""
         def marks(values: tuple[str, ...]) -> str:
             return ",".join("?" * len(values)) or "NULL"
 
         sql = (
             "SELECT body FROM log WHERE seq > ? AND ("
-            f"(json_extract(body, '$.action') IN ({marks(account_actions)})"
-            "  AND json_extract(body, '$.account') IN (SELECT value FROM json_each(?)))"
-            " OR json_extract(body, '$.to') = ?"
+            f"json_extract(body, '$.action') IN ({marks(account_actions)})"
+            " OR json_extract(body, '$.to') = ? OR json_extract(body, '$.by') = ?"
+            " OR (json_extract(body, '$.to') IS NOT NULL"
+            f"  AND json_extract(body, '$.op') IN ({marks(operator_names)}))"
             f" OR (json_extract(body, '$.action') IN ({marks(person_actions)})"
             "  AND json_extract(body, '$.person') = ?)) ORDER BY seq"
         )
-        params = (after_seq, *account_actions, json.dumps(sorted(account_ids)), person_id, *person_actions, person_id)
+        params = (after_seq, *account_actions, person_id, person_id, *operator_names, *person_actions, person_id)
         return [json.loads(body) for (body,) in self._conn.execute(sql, params)]

@@ -178,10 +178,66 @@ _SCHEMA_V3 = [
         WHERE json_extract(body, '$.to') IS NOT NULL""",
 ]
 
+# Who added each operator: whoever adds an operator chooses its first passphrase, so dual
+# control refuses an approver added by the requester. The first operator stays NULL; rows of
+# older vaults are filled from their `operator.add` log entries (`op` added `detail.operator`;
+# names are unique, removed ones included). A rewritten log could misstate this, as it could
+# anything else: `log verify` is what vouches for the log.
+def _v4_operator_provenance(conn: Connection) -> None:
+    """Who added each operator, and when each last changed their passphrase: two columns,
+    filled for older vaults from their log in ONE pass (a correlated query would read the
+    whole log once per operator: half a minute on a million entries).
+
+    Whoever adds an operator chooses their first passphrase; once the operator changes it,
+    it is theirs alone (transfer approvals depend on both facts)."""
+    conn.execute("ALTER TABLE operators ADD COLUMN added_by INTEGER REFERENCES operators(id)")
+    conn.execute("ALTER TABLE operators ADD COLUMN passphrase_changed_at TEXT")
+    ids = dict(conn.execute("SELECT name, id FROM operators"))
+    added_by: dict[str, int] = {}
+    changed: dict[str, str] = {}
+    for action, op, subject, ts in conn.execute(
+        "SELECT json_extract(body, '$.action'), json_extract(body, '$.op'),"
+        " json_extract(body, '$.detail.operator'), json_extract(body, '$.ts') FROM log"
+        " WHERE json_extract(body, '$.action') IN ('operator.add', 'operator.passwd') ORDER BY seq"
+    ).fetchall():
+        if action == "operator.add" and subject not in added_by and op != subject and op in ids:
+            added_by[subject] = ids[op]
+        elif action == "operator.passwd":
+            changed[op] = ts
+    conn.executemany("UPDATE operators SET added_by = ? WHERE name = ?",
+                     [(adder, name) for name, adder in added_by.items()])
+    conn.executemany("UPDATE operators SET passphrase_changed_at = ? WHERE name = ?",
+                     [(ts, name) for name, ts in changed.items()])
+
+
+# An operator who hands a value to someone else (`--for`) sees it too: disclosure entries name
+# them in `by` (when not the recipient). Offboarding reads what a person learned by `to` OR
+# `by`; this covers the `by` leg as v3 covers `to`. Entries older than `by` name that operator
+# only by `op`: the second index covers those (`for` set, `by` absent), and stays small.
+_SCHEMA_V5 = [
+    """CREATE INDEX log_disclosed_by ON log(
+        json_extract(body, '$.by'), json_extract(body, '$.action'), json_extract(body, '$.account'),
+        json_extract(body, '$.field'), json_extract(body, '$.ts'))
+        WHERE json_extract(body, '$.by') IS NOT NULL""",
+    """CREATE INDEX log_disclosed_for_op ON log(
+        json_extract(body, '$.op'), json_extract(body, '$.action'), json_extract(body, '$.account'),
+        json_extract(body, '$.field'), json_extract(body, '$.ts'), json_extract(body, '$.to'))
+        WHERE json_extract(body, '$.for') IS NOT NULL AND json_extract(body, '$.by') IS NULL""",
+    # When each account's secrets were last replaced, by log order (timestamps collide within
+    # a second): the few entries that set a secret, so the plan never reads an account's log.
+    """CREATE INDEX log_secret_set ON log(
+        json_extract(body, '$.account'), json_extract(body, '$.action'),
+        json_extract(body, '$.detail.retired'))
+        WHERE json_extract(body, '$.action') IN
+        ('secret.password.set', 'secret.totp.set', 'secret.recovery-codes.add')""",
+]
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _statements(_SCHEMA_V1)),
     Migration(2, "workflows and backup owners", _statements(_SCHEMA_V2)),
     Migration(3, "covering index of disclosures by recipient", _statements(_SCHEMA_V3)),
+    Migration(4, "who added each operator, and who set their own passphrase", _v4_operator_provenance),
+    Migration(5, "disclosures by the operator who handed them over", _statements(_SCHEMA_V5)),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from smvault.domain.models import CredentialState, RecoveryCode
-from smvault.domain.offboarding import SecretDates
+from smvault.domain.models import CredentialState, RecoveryCode, SecretDates
 from smvault.domain.otp import OtpParams
 from smvault.store.connection import Connection
 from smvault.store.rows import ts_or_none

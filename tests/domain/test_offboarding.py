@@ -8,11 +8,10 @@ import pytest
 
 from smvault.domain.control import ControlFacts
 from smvault.domain.errors import PolicyError
-from smvault.domain.models import Account, AccountStatus, Grant, Level, MfaMethod, Person
+from smvault.domain.models import Account, AccountStatus, Grant, Level, MfaMethod, Person, SecretDates
 from smvault.domain.offboarding import (
     Learned,
     OpenStep,
-    SecretDates,
     SinceOpened,
     StepKind,
     blocking_accounts,
@@ -20,9 +19,13 @@ from smvault.domain.offboarding import (
     check_close,
     involved_account_ids,
     latest_learned,
+    learned_after_start,
+    learned_by,
+    replaced_secret,
     resolve,
     secret_disclosed,
 )
+from smvault.domain.workflow import Step, StepState
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 LEAVER = Person(7, "Lee Ver", "lee@example.com")
@@ -82,10 +85,48 @@ def test_did_learn_counts_only_disclosures_since_the_last_rotation():
     assert specs[1].data["seq"] == 10
 
 
-def test_a_reveal_in_the_same_second_as_the_rotation_counts():
+def test_without_the_rotation_in_the_log_the_same_second_counts():
     specs = build_plan(LEAVER, [], [learned(3, 0, 1, "password")], {1: account(1, "a")},
                        {1: SecretDates(password_at=at(0))})
     assert plan_rows(specs)[1] == ("rotate-password", "x:a", "did")
+
+
+def test_the_log_order_decides_within_a_second():
+    """A reveal and a rotation in the same second: the seqs say which came first."""
+    accounts, dates = {1: account(1, "a")}, {1: SecretDates(password_at=at(0))}
+    seen = [learned(3, 0, 1, "password")]
+    assert len(build_plan(LEAVER, [], seen, accounts, dates, {(1, "password"): 4})) == 1  # rotated after
+    assert plan_rows(build_plan(LEAVER, [], seen, accounts, dates, {(1, "password"): 2}))[1] == (
+        "rotate-password", "x:a", "did")
+    seed = [learned(3, 0, 1, "totp-seed")]
+    assert len(build_plan(LEAVER, [], seed, accounts, {1: SecretDates(totp_at=at(0))}, {(1, "totp-seed"): 4})) == 1
+
+
+def test_codes_count_until_a_later_set_retired_them():
+    accounts, dates = {1: account(1, "a")}, {1: SecretDates(oldest_unused_code_at=at(0))}
+    seen = [learned(5, 0, 1, "recovery-codes")]
+    assert plan_rows(build_plan(LEAVER, [], seen, accounts, dates))[1][0] == "regenerate-recovery-codes"
+    assert plan_rows(build_plan(LEAVER, [], seen, accounts, dates, {(1, "recovery-codes"): 3}))[1][0] == \
+        "regenerate-recovery-codes"
+    assert len(build_plan(LEAVER, [], seen, accounts, dates, {(1, "recovery-codes"): 6})) == 1
+
+
+def test_who_learned_a_disclosure():
+    to_lee = {"action": "secret.reveal", "to": 7, "op": "alice"}
+    by_lee = {"action": "secret.reveal", "to": 8, "by": 7, "op": "lee"}
+    old_by_lee = {"action": "secret.reveal", "to": 8, "for": True, "op": "lee"}
+    assert learned_by(to_lee, 7) and learned_by(by_lee, 7)
+    assert not learned_by(old_by_lee, 7) and learned_by(old_by_lee, 7, ("lee",))
+    assert not learned_by({"action": "secret.password.set", "op": "lee"}, 7, ("lee",))  # no disclosure
+    assert not learned_by(to_lee, 8)
+
+
+def test_keep_old_recovery_codes_replace_nothing():
+    assert replaced_secret({"action": "secret.password.set"}) == "password"
+    assert replaced_secret({"action": "secret.recovery-codes.add", "detail": {"added": 2, "retired": 3}}) == \
+        "recovery-codes"
+    assert replaced_secret({"action": "secret.recovery-codes.add", "detail": {"added": 2, "retired": 0}}) is None
+    assert replaced_secret({"action": "secret.reveal"}) is None
 
 
 def test_could_learn_needs_a_reveal_grant_in_force_since_the_rotation():
@@ -252,3 +293,32 @@ def test_long_refusals_name_the_first_few_and_count_the_rest():
     with pytest.raises(PolicyError, match=r"20 step\(s\) still open \(2 rotate-password x:a2, .*"
                                           r"9 rotate-password x:a9 and 12 more\)"):
         check_close("Lee", [], many, successor=False, override=None)
+
+
+def saved_step(position, kind, account_id, done=False, **data):
+    return Step(position, 1, position, kind, account_id, None, data,
+                StepState.DONE if done else StepState.OPEN)
+
+
+def test_secrets_learned_after_the_start_become_steps_unless_covered():
+    pid = LEAVER.id
+    accounts = {1: account(1, "planned"), 2: account(2, "late"), 3: account(3, "noted")}
+    steps = [saved_step(1, "revoke-grants", None),
+             saved_step(2, "rotate-password", 1),
+             saved_step(3, "rotate-password", 3, done=True, done_seq=15)]
+    since = SinceOpened.from_entries(pid, [
+        entry(12, "secret.reveal", 2, to=pid, field="password"),
+        entry(13, "secret.reveal", 1, to=pid, field="password"),  # covered by the open step 2
+        entry(14, "totp.qr", 2, to=8, by=pid, field="qr"),  # as the operator, for someone else
+        entry(16, "secret.reveal", 3, to=pid, field="password"),  # after step 3's note
+        entry(17, "secret.reveal", 2, to=pid, field="password"),
+    ])
+    specs = learned_after_start(LEAVER, steps, since, accounts)
+    assert [(s.kind, s.account_id, s.data["seq"], s.data.get("learned")) for s in specs] == [
+        ("rotate-password", 2, 12, "did"), ("reenrol-totp", 2, 14, None), ("rotate-password", 3, 16, "did")]
+    assert specs[0].data["title"] == "Rotate the password of x:late: Lee Ver learned it after the offboarding started"
+    # A note made after the last disclosure covers it; so does a note from before done_seq existed.
+    noted_late = [*steps[:2], saved_step(3, "rotate-password", 3, done=True, done_seq=20)]
+    legacy = [*steps[:2], saved_step(3, "rotate-password", 3, done=True)]
+    for covering in (noted_late, legacy):
+        assert [s.account_id for s in learned_after_start(LEAVER, covering, since, accounts)] == [2, 2]

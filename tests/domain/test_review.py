@@ -65,3 +65,28 @@ def test_close_needs_every_item_decided():
     rules.require_closable(_workflow(["keep", "revoke"]))
     with pytest.raises(ConflictError, match="already closed"):
         rules.require_closable(_workflow(["keep"], state="closed"))
+
+
+def test_scope_is_every_grant_not_revoked_nor_expired_whoever_holds_it():
+    from datetime import timedelta
+
+    grants = [Grant(1, 10, 1, Level.REVEAL, None, None, NOW),
+              Grant(2, 11, 1, Level.REVEAL, None, None, NOW, revoked_at=NOW),
+              Grant(3, 12, 1, Level.REVEAL, None, None, NOW, expires_at=NOW),
+              Grant(4, 13, 1, Level.REVEAL, None, None, NOW, expires_at=NOW + timedelta(days=1))]
+    assert [g.id for g in rules.in_scope(grants, NOW)] == [1, 4]
+
+
+def test_a_holder_who_left_is_marked_in_the_snapshot():
+    accounts = {1: Account(1, "x", "zeta")}
+    holders = {10: rules.Holder("Bob", "bob@example.com"), 11: rules.Holder("Ann", "ann@example.com")}
+    grants = [Grant(100, 10, 1, Level.REVEAL, None, None, NOW), Grant(101, 11, 1, Level.REVEAL, None, None, NOW)]
+    steps = rules.snapshot_steps(grants, accounts, holders, left_ids={10})
+    assert [(s.grant_id, s.data.get("holder_left", False)) for s in steps] == [(101, False), (100, True)]
+
+
+def test_nobody_decides_on_their_own_grant():
+    grant = Grant(100, 10, 1, Level.MANAGE, None, None, NOW)
+    rules.require_not_own(grant, 11, 7, 3)
+    with pytest.raises(PolicyError, match="review 7 item 3 is your own grant"):
+        rules.require_not_own(grant, 10, 7, 3)

@@ -193,10 +193,19 @@ def test_ended_without_date_keeps_a_past_leave_date_and_moves_a_future_one_to_to
     assert result.unchanged == 1
 
 
-def test_the_person_running_the_sync_is_never_gone():
+def test_operators_are_never_gone_and_listed_instead():
     rows = parse_roster("email,name\nbob@example.com,Bob\n", "f.csv")
-    result = diff_roster("f.csv", rows, PEOPLE[:2], TODAY, self_id=1)
-    assert result.gone == ()
-    assert [(n.line, n.email) for n in result.notes] == [(None, "alice@example.com")]
-    assert "running this sync" in result.notes[0].text
-    assert [lv.person.email for lv in diff_roster("f.csv", rows, PEOPLE[:2], TODAY).gone] == ["alice@example.com"]
+    result = diff_roster("f.csv", rows, PEOPLE[:2], TODAY, operator_ids={1}, mark_missing=True)
+    assert result.gone == () and [p.email for p in result.missing_operators] == ["alice@example.com"]
+    assert result.empty
+    plain = diff_roster("f.csv", rows, PEOPLE[:2], TODAY, mark_missing=True)
+    assert [lv.person.email for lv in plain.gone] == ["alice@example.com"] and not plain.missing_operators
+
+
+def test_missing_people_are_only_listed_unless_marking_is_asked_for():
+    rows = parse_roster("email,name\nbob@example.com,Bob\n", "f.csv")
+    listed = diff_roster("f.csv", rows, PEOPLE[:2], TODAY)
+    assert [lv.person.email for lv in listed.gone] == ["alice@example.com"]
+    assert listed.marked_gone == () and listed.empty  # nothing to apply
+    marked = diff_roster("f.csv", rows, PEOPLE[:2], TODAY, mark_missing=True)
+    assert [lv.person.email for lv in marked.marked_gone] == ["alice@example.com"] and not marked.empty

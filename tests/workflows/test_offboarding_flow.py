@@ -3,6 +3,7 @@ revoking, the guard, overrides, the close; each mutation one log entry, the chai
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -41,6 +42,14 @@ def scenario(staffed) -> None:
 def leaving(staffed):
     scenario(staffed)
     return staffed
+
+
+def hand_over(s, ref: str, email: str) -> None:
+    """Make `email` the owner as a closed transfer does: `account update` refuses to replace an
+    owner, and a transfer (dual control, platform steps) is test_transfer.py's subject."""
+    account = s.vault.accounts.by_key(*ref.split(":"))
+    with s.atomic():
+        s.vault.accounts.update(account.id, {"owner_id": s.vault.people.by_email(email).id})
 
 
 def leave_on(staffed):
@@ -135,18 +144,26 @@ def test_a_reveal_after_the_rotation_reopens_the_step(leaving):
 def test_a_rotation_before_the_start_does_not_count(leaving):
     s = leaving.session
     secrets.reveal(s, "x:two", "password", for_email=CARA)
-    leaving.clock.advance(seconds=1)  # in the same second, the reveal would count as of the new one
-    secrets.set_password(s, "x:two")  # after her reveal, but before the offboarding
+    secrets.set_password(s, "x:two")  # after her reveal (the same second: order is by seq), before the start
     view = offboarding.start_offboarding(s, CARA, leave_on(leaving))
     assert step(view, "rotate-password", "x:two").learned == "could"
     assert not step(view, "rotate-password", "x:two").done
+
+
+def test_a_reveal_in_the_same_second_after_a_rotation_is_did_learn(leaving):
+    s = leaving.session
+    secrets.set_password(s, "x:two")
+    secrets.reveal(s, "x:two", "password", for_email=CARA)  # the same second, a later seq
+    view = offboarding.plan_offboarding(s, CARA)
+    assert step(view, "rotate-password", "x:two").learned == "did"
 
 
 def test_totp_recovery_email_and_ownership_resolve_from_the_tables(leaving):
     s = leaving.session
     offboarding.start_offboarding(s, CARA, leave_on(leaving))
     grants.add_grant(s, ALICE, SOLO, "manage")
-    accounts.update_account(s, SOLO, totp_holder=DEV, recovery_email_controller=EVE, owner=EVE)
+    accounts.update_account(s, SOLO, totp_holder=DEV, recovery_email_controller=EVE)
+    hand_over(s, SOLO, EVE)
     view = offboarding.offboarding_status(s, CARA)
     assert step(view, "reenrol-totp", SOLO).evidence == "TOTP device now held by Dev <dev@example.com>"
     assert step(view, "repoint-recovery-email", SOLO).evidence == \
@@ -252,19 +269,24 @@ def test_guard_blocks_a_sole_controller_until_a_successor_is_named(leaving):
     assert added() == 2  # the two people changes only
     with pytest.raises(PolicyError, match="successor fay@example.com is leaving"):
         offboarding.close_offboarding(s, CARA, successor="fay@example.com", override="x")
+    # Someone who cannot work in the vault cannot fix the accounts: the successor is an operator.
+    with pytest.raises(PolicyError, match=f"successor {DEV} is not an operator"):
+        offboarding.close_offboarding(s, CARA, successor=DEV, override="x")
     with logged(s) as added:
-        closed = offboarding.close_offboarding(s, CARA, successor=DEV, override="HR confirmed")
+        closed = offboarding.close_offboarding(s, CARA, successor=SECOND_EMAIL, override="HR confirmed")
     assert added() == 1
-    assert closed.state == "closed" and closed.successor_email == DEV and closed.blocking == ((SOLO, 0),)
+    assert closed.state == "closed" and closed.successor_email == SECOND_EMAIL and closed.blocking == ((SOLO, 0),)
     detail = last_entry(s)["detail"]
-    assert detail["successor"] == DEV and detail["blocking"] == [[SOLO, 0]]
+    assert detail["successor"] == SECOND_EMAIL
+    assert detail["blocking"] == [{"account": SOLO, "controllers": 0, "successor": SECOND_EMAIL}]
     assert s.vault.log.verify().ok
 
 
 def test_guard_passes_once_the_accounts_have_two_controllers(leaving):
     s = leaving.session
     offboarding.start_offboarding(s, CARA, leave_on(leaving))
-    accounts.update_account(s, SOLO, totp_holder=DEV, recovery_email_controller=EVE, owner=EVE)
+    accounts.update_account(s, SOLO, totp_holder=DEV, recovery_email_controller=EVE)
+    hand_over(s, SOLO, EVE)
     view = offboarding.offboarding_status(s, CARA)
     assert view.blocking == ()
     with pytest.raises(PolicyError, match="step"):  # no longer the guard: open steps remain
@@ -277,9 +299,9 @@ def test_open_steps_need_an_override_which_is_recorded(leaving):
     with logged(s) as added:
         with pytest.raises(PolicyError, match=r"still open \(2 remove-platform-admin instagram:team, "
                                               r"3 rotate-password x:one"):
-            offboarding.close_offboarding(s, CARA, successor=DEV)
+            offboarding.close_offboarding(s, CARA, successor=SECOND_EMAIL)
     assert added() == 0
-    closed = offboarding.close_offboarding(s, CARA, successor=DEV, override="platform roles removed by IT")
+    closed = offboarding.close_offboarding(s, CARA, successor=SECOND_EMAIL, override="platform roles removed by IT")
     assert closed.override_reason == "platform roles removed by IT"
     detail = last_entry(s)["detail"]
     assert detail["override"] == "platform roles removed by IT"
@@ -298,7 +320,7 @@ def test_close_revokes_what_is_left_persists_derived_steps_and_freezes(leaving):
     set_seq = last_entry(s)["seq"]
     cara = s.vault.people.by_email(CARA)
     held = sorted(g.id for g in s.vault.grants.of_person(cara.id))
-    closed = offboarding.close_offboarding(s, CARA, successor=DEV, override="done elsewhere")
+    closed = offboarding.close_offboarding(s, CARA, successor=SECOND_EMAIL, override="done elsewhere")
     detail = last_entry(s)["detail"]
     assert sorted(detail["revoked_grants"]) == held
     assert s.vault.grants.of_person(cara.id) == []  # nothing left unrevoked
@@ -316,14 +338,14 @@ def test_close_revokes_what_is_left_persists_derived_steps_and_freezes(leaving):
     with pytest.raises(ConflictError, match="already closed"):
         offboarding.resolve_offboarding_step(s, CARA, 2, "late")
     with pytest.raises(ConflictError, match="already closed"):
-        offboarding.close_offboarding(s, CARA, successor=DEV, override="again")
+        offboarding.close_offboarding(s, CARA, successor=SECOND_EMAIL, override="again")
     assert s.vault.log.verify().ok
 
 
 def test_no_new_grant_once_the_offboarding_is_closed(leaving):
     s = leaving.session
     offboarding.start_offboarding(s, CARA, leave_on(leaving))
-    offboarding.close_offboarding(s, CARA, successor=DEV, override="HR confirmed")
+    offboarding.close_offboarding(s, CARA, successor=SECOND_EMAIL, override="HR confirmed")
     with logged(s) as added:
         with pytest.raises(PolicyError, match="has been offboarded"):
             grants.add_grant(s, CARA, "x:one", "reveal")
@@ -334,7 +356,7 @@ def test_no_new_grant_once_the_offboarding_is_closed(leaving):
 def test_a_closed_offboarding_can_be_followed_by_a_new_one(leaving):
     s = leaving.session
     first = offboarding.start_offboarding(s, CARA, leave_on(leaving))
-    offboarding.close_offboarding(s, CARA, successor=DEV, override="HR confirmed")
+    offboarding.close_offboarding(s, CARA, successor=SECOND_EMAIL, override="HR confirmed")
     second = offboarding.start_offboarding(s, CARA, leave_on(leaving) + timedelta(days=30))
     assert second.workflow_id != first.workflow_id and second.state == "open"
     assert offboarding.offboarding_status(s, CARA).workflow_id == second.workflow_id
@@ -358,3 +380,151 @@ def test_an_operator_can_be_offboarded(leaving):
     assert [(st.kind, st.account_key, st.learned) for st in view.steps] == [
         ("revoke-grants", None, None), ("rotate-password", "x:one", "could"), ("rotate-password", "x:two", "could")]
     assert view.blocking == (("x:one", 1), ("x:two", 1))  # alice alone, once bob is gone
+
+
+# --- who learned what: the operator who hands a value over learns it too -----------------------
+
+
+def test_an_operator_who_reveals_for_someone_else_learns_it_too(leaving):
+    s, clock = leaving.session, leaving.clock
+    bob_id = s.vault.people.by_email(SECOND_EMAIL).id
+    grants.add_grant(s, DEV, "x:one", "reveal")
+    with leaving.as_operator() as bob:
+        secrets.reveal(bob, "x:one", "password", for_email=DEV)  # on bob's screen, for dev
+        entry = last_entry(bob)
+    assert (entry["to"], entry["by"]) == (s.vault.people.by_email(DEV).id, bob_id)
+    secrets.reveal(s, "x:one", "password")  # alice's own: `to` is alice, no `by`
+    assert "by" not in last_entry(s)
+    view = offboarding.start_offboarding(s, SECOND_EMAIL, leave_on(leaving))
+    assert step(view, "rotate-password", "x:one").learned == "did"
+    assert step(view, "rotate-password", "x:two").learned == "could"
+    # After a rotation, bob handing the new password to dev reopens the step.
+    secrets.set_password(s, "x:one")
+    assert step(offboarding.offboarding_status(s, SECOND_EMAIL), "rotate-password", "x:one").done
+    clock.advance(minutes=1)
+    with leaving.as_operator() as bob:
+        secrets.reveal(bob, "x:one", "password", for_email=DEV)
+    assert not step(offboarding.offboarding_status(s, SECOND_EMAIL), "rotate-password", "x:one").done
+    data = json.loads(offboarding.offboarding_report(s, SECOND_EMAIL).render("json"))
+    learned = data["tables"]["What the person learned (disclosures to them or by them)"]
+    assert [(e["account"], e["recipient"], e["by operator"]) for e in learned] == [
+        ("x:one", DEV, "bob"), ("x:one", DEV, "bob")]
+
+
+def test_disclosures_older_than_the_by_field_count_by_operator_name(leaving):
+    """A vault written before `by` existed: the entry names the operator only as `op`."""
+    s = leaving.session
+    dev = s.vault.people.by_email(DEV)
+    with leaving.as_operator() as bob:
+        with bob.atomic():
+            account = bob.vault.accounts.by_key("x", "two")
+            bob.record("secret.reveal", account=account.id, acct=account.key, to=dev.id, to_email=dev.email,
+                       field="password", **{"for": True})
+    view = offboarding.plan_offboarding(s, SECOND_EMAIL)
+    assert step(view, "rotate-password", "x:two").learned == "did"
+    assert step(offboarding.plan_offboarding(s, DEV), "rotate-password", "x:two").learned == "did"
+
+
+# --- steps that must not resolve too early -----------------------------------------------------
+
+
+def test_recovery_codes_kept_beside_the_old_ones_do_not_resolve_the_step(staffed):
+    s, clock = staffed.session, staffed.clock
+    accounts.add_account(s, "x", "codes", login_id="codes@example.com", mfa="none")
+    grants.add_grant(s, ALICE, "x:codes", "manage")
+    grants.add_grant(s, CARA, "x:codes", "reveal")
+    secrets.add_recovery_codes(s, "x:codes", ["c-1", "c-2"])
+    clock.advance(minutes=1)
+    secrets.reveal(s, "x:codes", "recovery-codes", for_email=CARA)
+    offboarding.start_offboarding(s, CARA, leave_on(staffed))
+    secrets.add_recovery_codes(s, "x:codes", ["c-3"], replace=False)  # --keep-old: c-1, c-2 still valid
+    assert not step(offboarding.offboarding_status(s, CARA), "regenerate-recovery-codes", "x:codes").done
+    secrets.add_recovery_codes(s, "x:codes", ["d-1", "d-2"])  # retires every unused old code
+    done = step(offboarding.offboarding_status(s, CARA), "regenerate-recovery-codes", "x:codes")
+    assert done.done and done.evidence.startswith("new recovery codes stored by alice")
+
+
+def test_a_plan_after_keep_old_codes_still_asks_for_new_ones(staffed):
+    s, clock = staffed.session, staffed.clock
+    accounts.add_account(s, "x", "codes", login_id="codes@example.com", mfa="none")
+    grants.add_grant(s, ALICE, "x:codes", "manage")
+    grants.add_grant(s, CARA, "x:codes", "reveal")
+    secrets.add_recovery_codes(s, "x:codes", ["c-1", "c-2"])
+    secrets.reveal(s, "x:codes", "recovery-codes", for_email=CARA)
+    secrets.add_recovery_codes(s, "x:codes", ["c-3"], replace=False)  # the same second, no retirement
+    kinds = [(st.kind, st.account_key) for st in offboarding.plan_offboarding(s, CARA).steps]
+    assert ("regenerate-recovery-codes", "x:codes") in kinds
+    secrets.add_recovery_codes(s, "x:codes", ["d-1"])  # the same second again, but it retired them
+    kinds = [(st.kind, st.account_key) for st in offboarding.plan_offboarding(s, CARA).steps]
+    assert ("regenerate-recovery-codes", "x:codes") not in kinds
+
+
+def test_a_note_cannot_stand_for_revoking_grants(leaving):
+    s = leaving.session
+    offboarding.start_offboarding(s, CARA, leave_on(leaving))
+    with logged(s) as added:
+        with pytest.raises(ConflictError, match=f"run 'smvault offboard revoke-grants {CARA}'"):
+            offboarding.resolve_offboarding_step(s, CARA, 1, "revoked them all, promise")
+    assert added() == 0
+    assert not offboarding.offboarding_status(s, CARA).steps[0].done
+
+
+# --- learned after the start -------------------------------------------------------------------
+
+
+def test_a_secret_learned_after_the_start_becomes_a_step_that_blocks_the_close(staffed):
+    s, clock = staffed.session, staffed.clock
+    for handle in ("old", "new"):
+        accounts.add_account(s, "x", handle, login_id=f"{handle}@example.com", mfa="none")
+        secrets.set_password(s, f"x:{handle}")
+        grants.add_grant(s, ALICE, f"x:{handle}", "manage")
+        grants.add_grant(s, SECOND_EMAIL, f"x:{handle}", "manage")
+    grants.add_grant(s, CARA, "x:old", "reveal")
+    clock.advance(minutes=1)
+    started = offboarding.start_offboarding(s, CARA, leave_on(staffed))
+    assert [(st.kind, st.account_key) for st in started.steps] == [
+        ("revoke-grants", None), ("rotate-password", "x:old")]
+    offboarding.resolve_offboarding_step(s, CARA, 2, "rotated by IT on the platform")
+    clock.advance(minutes=1)
+    grants.add_grant(s, CARA, "x:new", "reveal")  # a handover after the start
+    secrets.reveal(s, "x:new", "password", for_email=CARA)
+    offboarding.revoke_leaver_grants(s, CARA)
+    view = offboarding.offboarding_status(s, CARA)
+    late = view.steps[-1]
+    assert (late.position, late.kind, late.account_key, late.learned, late.done) == (
+        3, "rotate-password", "x:new", "did", False)
+    assert "after the offboarding started" in late.title
+    assert s.vault.workflows.get(view.workflow_id).steps[-1].position == 2  # derived, not saved by a read
+    with logged(s) as added:
+        with pytest.raises(PolicyError, match="1 step\\(s\\) still open \\(3 rotate-password x:new\\)"):
+            offboarding.close_offboarding(s, CARA)
+    assert added() == 0
+    secrets.set_password(s, "x:new")
+    closed = offboarding.close_offboarding(s, CARA)
+    assert closed.state == "closed" and not closed.open_steps
+    saved = s.vault.workflows.get(view.workflow_id).steps
+    assert [(st.position, st.kind, st.done) for st in saved][-1] == (3, "rotate-password", True)
+    assert last_entry(s)["detail"]["steps"]["learned_after_start"] == [3]
+
+
+def test_a_step_learned_after_the_start_takes_a_note_and_a_relearn_after_a_note_is_a_new_step(staffed):
+    s, clock = staffed.session, staffed.clock
+    accounts.add_account(s, "x", "late", login_id="late@example.com", mfa="none")
+    secrets.set_password(s, "x:late")
+    grants.add_grant(s, ALICE, "x:late", "manage")
+    grants.add_grant(s, SECOND_EMAIL, "x:late", "manage")
+    offboarding.start_offboarding(s, CARA, leave_on(staffed))
+    grants.add_grant(s, CARA, "x:late", "reveal")
+    secrets.reveal(s, "x:late", "password", for_email=CARA)
+    with logged(s) as added:
+        view = offboarding.resolve_offboarding_step(s, CARA, 2, "rotated on the platform")
+    assert added() == 1
+    entry = last_entry(s)
+    assert entry["detail"]["steps_added"] == [2]
+    assert step(view, "rotate-password", "x:late").done
+    saved = s.vault.workflows.get(view.workflow_id).steps[1]
+    assert saved.data["done_seq"] == entry["seq"]
+    clock.advance(minutes=1)
+    secrets.reveal(s, "x:late", "password", for_email=CARA)  # she learns the new one too
+    view = offboarding.offboarding_status(s, CARA)
+    assert [(st.position, st.done) for st in view.steps if st.account_key == "x:late"] == [(2, True), (3, False)]

@@ -8,7 +8,15 @@ import pytest
 
 from smvault.domain.clock import parse_timestamp
 from smvault.services import accounts, grants, offboarding, people, secrets
-from smvault.services.demo import DEMO_OPERATOR, DEMO_PASSPHRASE, LEAVER_EMAIL, TOUR, build_demo
+from smvault.services.demo import (
+    DEMO_OPERATOR,
+    DEMO_PASSPHRASE,
+    HEAD_OF_SOCIAL_EMAIL,
+    LEAVER_EMAIL,
+    SECOND_OPERATOR_EMAIL,
+    TOUR,
+    build_demo,
+)
 from smvault.services.session import unlock
 from tests.conftest import FakeClock
 from tests.workflows.conftest import ALICE, PEOPLE, SECOND_EMAIL
@@ -231,9 +239,33 @@ def test_demo_leaver_cannot_close_until_a_successor_is_named(demo):
             offboarding.start_offboarding(demo, LEAVER_EMAIL)
             with pytest.raises(PolicyError, match=TOUR["single_controller"]):
                 offboarding.close_offboarding(demo, LEAVER_EMAIL, override="test")
-            helen = "helen.achebe@northwind.example"
-            closed = offboarding.close_offboarding(demo, LEAVER_EMAIL, successor=helen, override="test")
-            assert closed.state == "closed" and closed.successor_email == helen
+            with pytest.raises(PolicyError, match="is not an operator"):  # the head of social is not one
+                offboarding.close_offboarding(demo, LEAVER_EMAIL, successor=HEAD_OF_SOCIAL_EMAIL, override="test")
+            closed = offboarding.close_offboarding(demo, LEAVER_EMAIL, successor=SECOND_OPERATOR_EMAIL,
+                                                   override="test")
+            assert closed.state == "closed" and closed.successor_email == SECOND_OPERATOR_EMAIL
             assert (TOUR["single_controller"], 0) in closed.blocking
             raise Undo
     assert demo.vault.log.head().seq == head
+
+
+def test_the_plan_reads_the_log_through_its_indexes_only(staffed):
+    """What a person learned (as recipient, as operator, in entries older than `by`) and when
+    each secret was last replaced are index searches: the log is never scanned (schema v5)."""
+    s = staffed.session
+    accounts.add_account(s, "x", "ops", login_id="ops@example.com", mfa="none")
+    secrets.set_password(s, "x:ops")
+    grants.add_grant(s, ALICE, "x:ops", "manage")
+    grants.add_grant(s, SECOND_EMAIL, "x:ops", "reveal")
+    statements = []
+    s.vault.conn.set_trace_callback(statements.append)
+    try:
+        offboarding.plan_offboarding(s, SECOND_EMAIL)  # bob is an operator: all three legs run
+    finally:
+        s.vault.conn.set_trace_callback(None)
+    reads = [sql for sql in statements if " FROM log " in sql and "LIMIT 1" not in sql]  # not the head
+    assert len(reads) == 3
+    for sql in reads:
+        plan = [row[3] for row in s.vault.conn.execute("EXPLAIN QUERY PLAN " + sql)]
+        assert not any(step.startswith("SCAN log") for step in plan), (sql, plan)
+        assert any(step.startswith("SEARCH log") for step in plan)

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -38,6 +39,27 @@ def staffed(session, clock):
     return session
 
 
+OLGA_PASSPHRASE = b"olga has her own passphrase"
+
+
+@contextmanager
+def as_olga(session, vault_dir, clock):
+    """A session of a second operator, olga, who manages both accounts from the first call on
+    (after the snapshot the test took): alice may not decide on her own grants."""
+    from smvault.services import operators
+    from smvault.services.session import unlock
+
+    if session.vault.operators.by_name("olga") is None:
+        operators.add_operator(session, "olga", OLGA_PASSPHRASE, email="olga@example.com", person_name="Olga Ops")
+        for ref in ("x:acme", "instagram:acme"):
+            grants.add_grant(session, "olga@example.com", ref, "manage")
+    olga = unlock(vault_dir, "olga", OLGA_PASSPHRASE, clock=clock)
+    try:
+        yield olga
+    finally:
+        olga.close()
+
+
 def keys(view):
     return [(i.account_key, i.person_email, i.level) for i in view.items]
 
@@ -57,10 +79,36 @@ def test_snapshot_holds_the_grants_in_force(staffed):
         ("instagram:acme", "cara@example.com", "code-only"),
         ("x:acme", "alice@example.com", "manage"),
         ("x:acme", "bob@example.com", "reveal"),
+        ("x:acme", "dev@example.com", "reveal"),
     ]
-    assert [i.position for i in view.items] == [1, 2, 3, 4]
-    assert (view.state, view.decided, view.total, view.platform, view.due) == ("open", 0, 4, None, None)
+    assert [i.position for i in view.items] == [1, 2, 3, 4, 5]
+    assert (view.state, view.decided, view.total, view.platform, view.due) == ("open", 0, 5, None, None)
     assert view.opened_by == "alice" and all(i.decision is None for i in view.items)
+    assert last_entry(staffed)["detail"]["holders_left"] == 1
+
+
+def test_grants_of_people_who_left_are_reviewed_and_marked(staffed):
+    """Dev left with his grant neither revoked nor expired: leftover access a review must catch."""
+    view = reviews.start_review(staffed, platform="x")
+    dev = next(i for i in view.items if i.person_email == "dev@example.com")
+    assert dev.holder_left and not any(i.holder_left for i in view.items if i is not dev)
+    after = reviews.decide(staffed, view.workflow_id, dev.position, "revoke", "left the company")
+    assert after.items[dev.position - 1].effect == "grant revoked"
+    row = next(r for r in reviews.review_report(staffed, view.workflow_id).tables[0].rows if r[3] == "dev@example.com")
+    assert row[-1] == "yes"
+
+
+def test_nobody_decides_on_their_own_grant(staffed, vault_dir, clock):
+    view = reviews.start_review(staffed, platform="x")
+    own = next(i.position for i in view.items if i.person_email == "alice@example.com")
+    before = log_count(staffed)
+    for decision in ("keep", "revoke"):
+        with pytest.raises(PolicyError, match=f"item {own} is your own grant"):
+            reviews.decide(staffed, view.workflow_id, own, decision, "I still need it")
+    assert log_count(staffed) == before
+    with as_olga(staffed, vault_dir, clock) as olga:
+        decided = reviews.decide(olga, view.workflow_id, own, "keep", "runs the account")
+    assert decided.items[own - 1].decided_by == "olga"
 
 
 def test_platform_filter_and_aliases(staffed):
@@ -70,7 +118,8 @@ def test_platform_filter_and_aliases(staffed):
     assert (view.platform, view.due, view.scope) == ("instagram", date(2026, 11, 30), "instagram")
     entry = last_entry(staffed)
     assert entry["action"] == "review.start"
-    assert entry["detail"] == {"review": view.workflow_id, "scope": "instagram", "count": 2, "due": "2026-11-30"}
+    assert entry["detail"] == {"review": view.workflow_id, "scope": "instagram", "count": 2, "holders_left": 0,
+                               "due": "2026-11-30"}
 
 
 def test_empty_scope_and_past_due_are_refused_without_a_trace(staffed):
@@ -164,9 +213,10 @@ def test_reason_and_position_are_checked(staffed):
     assert log_count(staffed) == before
 
 
-def test_close_only_at_100_percent(staffed):
+def test_close_only_at_100_percent(staffed, vault_dir, clock):
     view = reviews.start_review(staffed, platform="instagram")
-    reviews.decide(staffed, view.workflow_id, 1, "keep", "owner")
+    with as_olga(staffed, vault_dir, clock) as olga:
+        reviews.decide(olga, view.workflow_id, 1, "keep", "owner")  # alice's own grant
     before = log_count(staffed)
     with pytest.raises(PolicyError, match="1 of 2 undecided"):
         reviews.close_review(staffed, view.workflow_id)
@@ -183,20 +233,23 @@ def test_close_only_at_100_percent(staffed):
     assert log_count(staffed) == before
 
 
-def test_every_mutation_adds_exactly_one_entry_and_the_chain_verifies(staffed):
-    steps = [
-        lambda: reviews.start_review(staffed, platform="x"),
-        lambda: reviews.decide(staffed, 1, 1, "keep", "manager"),
-        lambda: reviews.decide(staffed, 1, 2, "revoke", "moved teams"),
-        lambda: reviews.close_review(staffed, 1),
-        lambda: reviews.review_report(staffed, 1),
-    ]
-    actions = []
-    for step in steps:
-        before = log_count(staffed)
-        step()
-        assert log_count(staffed) == before + 1
-        actions.append(last_entry(staffed)["action"])
+def test_every_mutation_adds_exactly_one_entry_and_the_chain_verifies(staffed, vault_dir, clock):
+    before = log_count(staffed)
+    reviews.start_review(staffed, platform="instagram")
+    assert log_count(staffed) == before + 1
+    with as_olga(staffed, vault_dir, clock) as olga:  # olga decides on alice's own grant
+        steps = [
+            (olga, lambda s: reviews.decide(s, 1, 1, "keep", "manager")),
+            (staffed, lambda s: reviews.decide(s, 1, 2, "revoke", "moved teams")),
+            (staffed, lambda s: reviews.close_review(s, 1)),
+            (staffed, lambda s: reviews.review_report(s, 1)),
+        ]
+        actions = ["review.start"]
+        for who, step in steps:
+            before = log_count(who)
+            step(who)
+            assert log_count(who) == before + 1
+            actions.append(last_entry(who)["action"])
     assert actions == ["review.start", "review.decide", "review.decide", "review.close", "review.report"]
     before = log_count(staffed)
     reviews.review_status(staffed, 1)
@@ -216,9 +269,9 @@ def test_report_contents_and_checkpoint(staffed):
     assert (entry["seq"], entry["action"]) == (head.seq, "review.report")
     facts = dict(report.facts)
     assert facts["Scope"] == "all platforms" and facts["Due"] == "2026-11-20" and facts["State"] == "open"
-    assert facts["Opened by"] == "alice" and facts["Progress"] == "1 of 4 decided (0 kept, 1 revoked)"
+    assert facts["Opened by"] == "alice" and facts["Progress"] == "1 of 5 decided (0 kept, 1 revoked)"
     rows = report.tables[0].rows
-    assert len(rows) == 4
+    assert len(rows) == 5
     assert rows[3][1:9] == ("x:acme", "Bob Brown", "bob@example.com", "reveal", view.items[3].grant_id,
                             "revoke", "left the team", "grant revoked")
     assert rows[3][9] == "alice" and rows[0][6] == "undecided"
@@ -240,15 +293,16 @@ def test_report_csv_is_formula_safe(staffed):
     assert not any(c.startswith(("=", "+", "-", "@")) for row in rows for c in row)
 
 
-def test_overdue_reviews_are_marked(staffed, clock):
+def test_overdue_reviews_are_marked(staffed, clock, vault_dir):
     view = reviews.start_review(staffed, due=staffed.now().date())
     assert not view.overdue
     clock.advance(days=1)
     assert reviews.review_status(staffed, view.workflow_id).overdue
     (summary,) = reviews.list_reviews(staffed)
-    assert (summary.workflow_id, summary.overdue, summary.decided, summary.total) == (view.workflow_id, True, 0, 4)
-    for position in range(1, 5):
-        reviews.decide(staffed, view.workflow_id, position, "keep", "fine")
+    assert (summary.workflow_id, summary.overdue, summary.decided, summary.total) == (view.workflow_id, True, 0, 5)
+    with as_olga(staffed, vault_dir, clock) as olga:
+        for position in range(1, 6):
+            reviews.decide(olga, view.workflow_id, position, "keep", "fine")
     reviews.close_review(staffed, view.workflow_id)
     assert not reviews.review_status(staffed, view.workflow_id).overdue  # closed: no longer overdue
     assert reviews.list_reviews(staffed) == []
@@ -269,7 +323,24 @@ def cli(run_cli, monkeypatch):
     return run_cli
 
 
-def test_cli_review_walkthrough(cli, tmp_path):
+@pytest.fixture
+def as_olga_cli(cli, tmp_path):
+    """`smvault ...` as a second operator, olga, added after the reviews' snapshots (she
+    manages x:acme): alice may not decide on her own grants."""
+    passphrase = tmp_path / "olga-pass"
+    passphrase.write_text("olga keeps her own passphrase\n")
+
+    def run(*args):
+        if not any(o["name"] == "olga" for o in json.loads(cli("operator", "list", "--json").out)):
+            assert cli("operator", "add", "olga", "--email", "olga@example.com",
+                       "--new-passphrase-file", str(passphrase)).code == 0
+            assert cli("grant", "add", "olga@example.com", "x:acme", "--level", "manage").code == 0
+        return cli("--passphrase-file", str(passphrase), *args, operator="olga")
+
+    return run
+
+
+def test_cli_review_walkthrough(cli, as_olga_cli, tmp_path):
     started = cli("review", "start", "--platform", "x", "--due", "2026-11-30", "--json")
     assert started.code == 0
     body = json.loads(started.out)
@@ -287,7 +358,9 @@ def test_cli_review_walkthrough(cli, tmp_path):
 
     refused = cli("review", "close", "1")
     assert refused.code == 5 and "1 of 2 undecided" in refused.err
-    assert cli("review", "decide", "1", "1", "keep", "--reason", "owner").code == 0
+    own = cli("review", "decide", "1", "1", "keep", "--reason", "I need it")
+    assert own.code == 5 and "your own grant" in own.err
+    assert as_olga_cli("review", "decide", "1", "1", "keep", "--reason", "owner").code == 0
     assert cli("review", "close", "1").code == 0
 
     out = tmp_path / "review.csv"
@@ -312,3 +385,27 @@ def test_cli_overdue_and_errors(cli, monkeypatch):
     assert "OVERDUE" in cli("review", "status", "1").out
     assert json.loads(cli("review", "status", "1", "--json").out)["overdue"] is True
     assert cli("review", "status", "7").code == 1
+
+
+def test_cli_report_leaves_an_existing_file_alone_when_it_fails(cli, tmp_path):
+    out = tmp_path / "review.md"
+    out.write_text("last quarter's review\n")
+    unknown = cli("review", "report", "99", "--out", str(out))
+    assert unknown.code == 1 and "no access review 99" in unknown.err
+    assert out.read_text() == "last quarter's review\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    assert cli("review", "start").code == 0
+    missing = cli("review", "report", "1", "--out", str(tmp_path / "none" / "r.md"))
+    assert missing.code == 2 and "No such file or directory" in missing.err
+    actions = [e["action"] for e in json.loads(cli("log", "tail", "-n", "100", "--json").out)]
+    assert "review.report" not in actions
+    assert cli("review", "report", "1", "--out", str(out)).code == 0
+    assert out.read_text().startswith("# Access review 1")
+
+
+def test_cli_marks_holders_who_left(cli):
+    assert cli("person", "leave", "bob@example.com", "--on", "2026-11-01").code == 0
+    body = json.loads(cli("review", "start", "--platform", "x", "--json").out)
+    assert [(i["email"], i["holder_left"]) for i in body["items"]] == [
+        ("alice@example.com", False), ("bob@example.com", True)]
+    assert "bob@example.com (holder left)" in cli("review", "status", "1").out

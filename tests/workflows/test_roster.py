@@ -60,6 +60,7 @@ def test_plan_by_flags_and_by_mapping_file_agree(staffed):
     assert [(lv.person.email, lv.on, lv.opens_offboarding) for lv in by_flags.leaving] == [
         ("cara@example.com", date(2026, 12, 31), True), ("dev@example.com", TODAY, True)]
     assert [(lv.person.email, lv.on) for lv in by_flags.gone] == [("erin@example.com", TODAY)]
+    assert not by_flags.mark_missing and by_flags.marked_gone == ()
 
 
 def test_flags_override_the_mapping_file(tmp_path):
@@ -96,16 +97,35 @@ def test_missing_mapped_header_is_an_error_naming_it(staffed):
 
 def test_unreadable_files(staffed, tmp_path):
     latin = tmp_path / "latin1.csv"
-    latin.write_bytes("email,name\nz@example.com,Zo\xeb\n".encode("latin-1"))
-    with pytest.raises(InvalidInputError, match="not UTF-8"):
+    latin.write_bytes("email,name\na@example.com,Ann\nz@example.com,Zo\xeb\n".encode("latin-1"))
+    with pytest.raises(InvalidInputError, match=f"{latin}:3: not UTF-8 text \\(byte 45\\)"):
         roster.plan_roster_sync(staffed, latin)
     with pytest.raises(InvalidInputError, match="cannot read the roster file"):
         roster.plan_roster_sync(staffed, tmp_path / "nope.csv")
 
 
+def test_without_mark_missing_people_missing_from_the_file_are_left_alone(staffed):
+    result = roster.apply_roster_sync(staffed, DATA / "hr_export.csv", mapping())
+    assert (result.added, result.updated, result.marked_leaving) == (1, 2, 2)
+    assert result.offboardings == ("cara@example.com", "dev@example.com")
+    assert [lv.person.email for lv in result.plan.gone] == ["erin@example.com"]  # listed only
+    assert staffed.vault.people.by_email("erin@example.com").leave_on is None
+
+
+def test_operators_missing_from_the_file_are_never_marked(staffed):
+    from smvault.services import operators
+
+    operators.add_operator(staffed, "erin", b"erin's own passphrase", email="erin@example.com")
+    plan = roster.plan_roster_sync(staffed, DATA / "hr_export.csv", mapping(), mark_missing=True)
+    assert plan.gone == () and [p.email for p in plan.missing_operators] == ["erin@example.com"]
+    result = roster.apply_roster_sync(staffed, DATA / "hr_export.csv", mapping(), mark_missing=True)
+    assert "erin@example.com" not in result.offboardings
+    assert staffed.vault.people.by_email("erin@example.com").leave_on is None
+
+
 def test_apply_adds_updates_marks_leaving_and_opens_offboardings(staffed):
     before = staffed.vault.log.count()
-    result = roster.apply_roster_sync(staffed, DATA / "hr_export.csv", mapping())
+    result = roster.apply_roster_sync(staffed, DATA / "hr_export.csv", mapping(), mark_missing=True)
     assert (result.added, result.updated, result.marked_leaving) == (1, 2, 3)
     assert result.offboardings == ("cara@example.com", "dev@example.com", "erin@example.com")
 
@@ -136,7 +156,7 @@ def test_apply_adds_updates_marks_leaving_and_opens_offboardings(staffed):
 
     # Applying the same file again: nothing left to do (and nothing logged).
     count = vault.log.count()
-    again = roster.apply_roster_sync(staffed, DATA / "hr_export.csv", mapping())
+    again = roster.apply_roster_sync(staffed, DATA / "hr_export.csv", mapping(), mark_missing=True)
     assert again.plan.empty and vault.log.count() == count
 
 
@@ -145,12 +165,13 @@ def test_people_with_an_offboarding_only_get_their_date_moved(staffed):
     plan = roster.plan_roster_sync(staffed, DATA / "hr_export.csv", mapping())
     cara = next(lv for lv in plan.leaving if lv.person.email == "cara@example.com")
     assert (cara.on, cara.opens_offboarding) == (date(2026, 12, 31), False)
+    head = staffed.vault.log.head().seq
     result = roster.apply_roster_sync(staffed, DATA / "hr_export.csv", mapping())
     assert "cara@example.com" not in result.offboardings
     assert staffed.vault.people.by_email("cara@example.com").leave_on == date(2026, 12, 31)
     cara_id = staffed.vault.people.by_email("cara@example.com").id
     assert len(staffed.vault.workflows.find(WorkflowKind.OFFBOARDING, open_only=False, person_id=cara_id)) == 1
-    leave = [e for e in staffed.vault.log.entries(limit=10) if e["action"] == "person.leave"]
+    leave = [e for e in staffed.vault.log.entries(after_seq=head) if e["action"] == "person.leave"]
     assert [(e["person"], e["detail"]) for e in leave] == [(cara_id, {"on": "2026-12-31"})]
 
 
@@ -167,7 +188,7 @@ def test_failure_mid_apply_leaves_nothing(staffed, monkeypatch):
     monkeypatch.setattr(offboarding, "start_offboarding", second_fails)
     before = snapshot(staffed)
     with pytest.raises(RuntimeError, match="disk on fire"):
-        roster.apply_roster_sync(staffed, DATA / "hr_export.csv", mapping())
+        roster.apply_roster_sync(staffed, DATA / "hr_export.csv", mapping(), mark_missing=True)
     assert calls == ["cara@example.com", "dev@example.com"]  # adds and updates had already run
     assert snapshot(staffed) == before
     assert staffed.vault.log.verify().ok
@@ -216,9 +237,13 @@ def test_cli_dry_run_prints_the_plan(cli):
     result = cli("person", "sync", str(DATA / "hr_export.csv"), "--mapping", str(DATA / "hr_mapping.toml"))
     assert result.code == 0, result.err
     out = result.out
-    for heading in ("New (1):", "Changed (2):", "Leaving / ending (2):", "Gone from the file (leave today) (1):"):
+    for heading in ("New (1):", "Changed (2):", "Leaving / ending (2):",
+                    "Missing from the file, left as they are (1; --mark-missing makes them leave today):"):
         assert heading in out
-    assert out.index("New (1)") < out.index("Changed") < out.index("Leaving") < out.index("Gone")
+    assert out.index("New (1)") < out.index("Changed") < out.index("Leaving") < out.index("Missing")
+    marked = cli("person", "sync", str(DATA / "hr_export.csv"), "--mapping", str(DATA / "hr_mapping.toml"),
+                 "--mark-missing")
+    assert "Missing from the file (leave today) (1):" in marked.out
     assert "name: Bob -> Bob Builder" in out and "team: - -> Security" in out
     assert out.rstrip().endswith("dry run: nothing changed; use --apply")
     people_json = json.loads(cli("person", "list", "--json").out)
@@ -233,14 +258,15 @@ def test_cli_apply_and_json(cli):
     assert [n["email"] for n in planned["new"]] == ["new.hire@example.com"]
     assert planned["changed"][0]["changes"] == {"team": {"old": None, "new": "Security"}}
     assert [g["email"] for g in planned["gone"]] == ["erin@example.com"] and "applied" not in planned
-    result = cli("person", "sync", str(DATA / "hr_export.csv"), *column_args(), "--apply")
+    assert planned["mark_missing"] is False and planned["missing_operators"] == []
+    result = cli("person", "sync", str(DATA / "hr_export.csv"), *column_args(), "--apply", "--mark-missing")
     assert result.code == 0, result.err
     assert "Applied: 1 added, 2 updated, 3 given a leave date, 3 offboardings opened." in result.out
     assert "dry run" not in result.out
     listed = {p["email"]: p for p in json.loads(cli("person", "list", "--json").out)}
     assert listed["new.hire@example.com"]["type"] == "agency"
     assert listed["dev@example.com"]["status"] == "left" and listed["cara@example.com"]["status"] == "leaving"
-    again = cli("person", "sync", str(DATA / "hr_export.csv"), *column_args(), "--apply")
+    again = cli("person", "sync", str(DATA / "hr_export.csv"), *column_args(), "--apply", "--mark-missing")
     assert "The vault already matches the file." in again.out and "Nothing to apply." in again.out
 
 
@@ -271,3 +297,16 @@ def test_cli_mapping_errors(cli, tmp_path):
     assert cli("person", "sync", str(DATA / "hr_export.csv"), "--column", "email").code == 2
     assert cli("person", "sync", str(DATA / "hr_export.csv"), "--column", "phone=Mobile").code == 2
     assert cli("person", "sync", str(tmp_path / "missing.csv")).code == 1
+
+
+def test_cli_warns_about_operators_missing_from_the_file(cli, tmp_path):
+    passphrase = tmp_path / "p"
+    passphrase.write_text("erin's own passphrase\n")
+    assert cli("operator", "add", "erin", "--email", "erin@example.com",
+               "--new-passphrase-file", str(passphrase)).code == 0
+    result = cli("person", "sync", str(DATA / "hr_export.csv"), *column_args(), "--apply", "--mark-missing")
+    assert result.code == 0, result.err
+    assert "operator erin@example.com is not in" in result.err and "offboard them by hand" in result.err
+    assert "2 given a leave date, 2 offboardings opened" in result.out  # cara and dev, never erin
+    body = json.loads(cli("person", "sync", str(DATA / "hr_export.csv"), *column_args(), "--json").out)
+    assert body["gone"] == [] and body["missing_operators"] == ["erin@example.com"]
