@@ -35,6 +35,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("main.accounts", "2", "show_view('accounts')", "Accounts", "Every account, its root of control and secrets.", "main"),
     Command("main.people", "3", "show_view('people')", "People", "Everyone holding access, and what they learned.", "main"),
     Command("main.log", "4", "show_view('log')", "Log", "The access log: live tail, filters, verify chain.", "main"),
+    Command("main.workflows", "5", "show_view('workflows')", "Workflows", "Offboardings, ownership transfers and access reviews.", "main"),
     Command("main.filter", "slash", "filter", "Filter", "Filter the current table as you type.", "main", key_display="/"),
     # Dashboard view.
     Command("dashboard.open", "enter", "open", "Open", "Open the account or person of this risk.", "dashboard"),
@@ -50,17 +51,29 @@ COMMANDS: tuple[Command, ...] = (
     Command("account.hide", "h", "hide", "Hide", "Hide every revealed value now.", "accounts"),
     Command("account.sort", "s", "sort", "Sort", "Sort by the next column (press again to move on).", "accounts"),
     Command("account.reverse", "S", "reverse", "Reverse", "Reverse the sort order.", "accounts", show=False),
+    Command("account.transfer", "T", "transfer", "Transfer", "Ask for a new owner of this account; another operator approves.", "accounts"),
     # People view.
     Command("person.grant", "g", "add_grant", "Grant", "Give this person access to an account.", "people"),
     Command("person.leaving", "m", "mark_leaving", "Leaving", "Record this person's leaving date.", "people"),
     Command("person.sort", "s", "sort", "Sort", "Sort by the next column.", "people"),
+    Command("person.offboard", "o", "offboard", "Offboard", "See this person's offboarding plan, then start it.", "people"),
     # Log view.
     Command("log.verify", "v", "verify", "Verify", "Verify the whole hash chain, every MAC and every page.", "log"),
     Command("log.follow", "f", "follow", "Follow", "Start or stop following new entries live.", "log"),
+    # Workflows view.
+    Command("workflow.open", "enter", "open", "Open", "Move between the workflow list and the highlighted workflow's steps.", "workflows"),
+    Command("workflow.note", "n", "note", "Note", "Resolve the highlighted step with a note as its evidence (logged).", "workflows"),
+    Command("workflow.revoke_grants", "R", "revoke_grants", "Revoke all", "Revoke every grant the leaver holds, in one logged action.", "workflows"),
+    Command("workflow.close", "c", "close", "Close", "Close it when nothing blocks it (an offboarding may need a successor or an override reason).", "workflows"),
+    Command("workflow.approve", "a", "approve", "Approve", "Approve a requested transfer: another operator types their own passphrase.", "workflows"),
+    Command("workflow.qr", "q", "qr", "QR", "Show the account's TOTP seed as a QR code for the re-enrol step (logged).", "workflows"),
+    Command("workflow.rotate", "p", "rotate", "Rotate pw", "Store a new generated password for the step's account, never shown (logged).", "workflows"),
+    Command("workflow.keep", "k", "keep", "Keep", "Access review: keep the highlighted grant, with a reason (logged).", "workflows"),
+    Command("workflow.revoke", "x", "revoke", "Revoke", "Access review: revoke the highlighted grant at once, with a reason (logged).", "workflows"),
 )
 
 SCOPE_TITLES = {"app": "Everywhere", "main": "Main screen", "dashboard": "Dashboard", "accounts": "Accounts",
-                "people": "People", "log": "Access log"}
+                "people": "People", "log": "Access log", "workflows": "Workflows"}
 
 
 def in_scope(scope: str) -> tuple[Command, ...]:

@@ -1,4 +1,4 @@
-"""The unlocked vault: dashboard, accounts, people and log as tabs, with a status line."""
+"""The unlocked vault: dashboard, accounts, people, log and workflows as tabs, with a status line."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from smvault.ui.views.base import View
 from smvault.ui.views.dashboard import DashboardView
 from smvault.ui.views.log import LogView
 from smvault.ui.views.people import PeopleView
+from smvault.ui.views.workflows import ShowWorkflow, WorkflowsView
 
-VIEWS = ("dashboard", "accounts", "people", "log")
+VIEWS = ("dashboard", "accounts", "people", "log", "workflows")
 
 
 class StatusLine(Static):
@@ -48,6 +49,8 @@ class MainScreen(Screen[None]):
                 yield PeopleView(id="people")
             with TabPane("Log", id="tab-log"):
                 yield LogView(id="log")
+            with TabPane("Workflows", id="tab-workflows"):
+                yield WorkflowsView(id="workflows")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -98,6 +101,11 @@ class MainScreen(Screen[None]):
     async def show_person(self, message: ShowPerson) -> None:
         view = await self.show_view("people")
         await view.show_person(message.email)  # type: ignore[attr-defined]
+
+    @on(ShowWorkflow)
+    async def show_workflow(self, message: ShowWorkflow) -> None:
+        view = await self.show_view("workflows")
+        await view.show_workflow(message.workflow_id)  # type: ignore[attr-defined]
 
     @on(VaultChanged)
     def vault_changed(self, message: VaultChanged) -> None:

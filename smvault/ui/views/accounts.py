@@ -23,11 +23,14 @@ from smvault.services.abilities import AccountView, account_view
 from smvault.services.accounts import AccountRow, account_rows
 from smvault.services.grants import add_grant, revoke_grants
 from smvault.services.secrets import copy_secret, reveal, totp_code, totp_qr, use_recovery_code
+from smvault.services.transfer import start_transfer
 from smvault.ui.commands import bindings
 from smvault.ui.dialogs.grant_add import AddGrantDialog
 from smvault.ui.dialogs.grant_revoke import RevokeGrantDialog
 from smvault.ui.dialogs.qr import QrDialog
+from smvault.ui.dialogs.start_transfer import StartTransferDialog
 from smvault.ui.views.base import View
+from smvault.ui.views.workflows import ShowWorkflow
 from smvault.ui.widgets.account_detail import AccountDetailPane, SecretLine
 from smvault.ui.widgets.live_code import LiveCode
 from smvault.ui.widgets.virtual_table import Column, VirtualTable
@@ -52,7 +55,7 @@ TABLE_SCROLLBAR = 2
 
 # Actions that need a loaded account, and what each needs (checked in check_action).
 _ACCOUNT_ACTIONS = {"reveal", "copy_password", "code", "copy_code", "qr", "use_recovery_code",
-                    "add_grant", "revoke_grant", "hide"}
+                    "add_grant", "revoke_grant", "hide", "transfer"}
 
 
 def _cells(row: AccountRow) -> tuple:
@@ -270,7 +273,7 @@ class AccountsView(View):
             allowed = able.qr and creds.has_totp_seed
         elif action == "use_recovery_code":
             allowed = able.recovery and creds.recovery_codes_unused > 0
-        elif action == "add_grant":
+        elif action in ("add_grant", "transfer"):
             allowed = able.manage
         else:  # revoke_grant
             allowed = able.manage and bool(data.detail.grants)
@@ -467,3 +470,24 @@ class AccountsView(View):
         self.notify(f"Revoked {levels} on {key} from {email}.", title="Grant revoked", markup=False)
         self.changed()
         await self.reload()
+
+    # -- ownership transfer (T) --------------------------------------------------------------
+
+    def action_transfer(self) -> None:
+        key = self._current()
+        if key is not None and self.data is not None:
+            self._transfer(key, self.data.name(self.data.account.owner_id))
+
+    @work(exclusive=True, group="account-dialog", exit_on_error=False)
+    async def _transfer(self, key: str, owner: str | None) -> None:
+        request = await self.app.push_screen_wait(StartTransferDialog(account_key=key, owner=owner))
+        if request is None:
+            return
+        started = await self.smvault.service(start_transfer, key, request.email, request.template)
+        if started is None:
+            return
+        self.notify(f"Transfer of {key} to {started.to_email} requested: a second operator approves it.",
+                    title="Transfer requested", markup=False)
+        self.changed()
+        await self.reload()
+        self.post_message(ShowWorkflow(started.workflow_id))

@@ -39,6 +39,10 @@ TILES: tuple[tuple[str, str], ...] = (
     ("log_entries", "log entries"),
 )
 
+# One tile for every workflow not yet closed (the Workflows tab, 5, lists them by kind).
+WORKFLOW_KEYS = ("open_offboarding", "open_transfer", "open_review")
+WORKFLOW_LABEL = "open workflows"  # "open workflow" when there is one
+
 TILE_SEPARATOR = "  ·  "
 BOXED_MIN_WIDTH = 100  # from this width the tiles are boxes in one row, number above label
 
@@ -87,13 +91,21 @@ class CountTiles(Static):
         if counts is None:
             self.update(Text("The counts could not be read.", style="italic"))
             return
-        self.update(_TilesRenderable([(f"{counts.get(key, 0):,}", label) for key, label in TILES]))
+        self.update(_TilesRenderable([(f"{number:,}", label) for number, label in self.numbers()]))
+
+    def numbers(self) -> list[tuple[int, str]]:
+        """(number, label) of every tile, the open workflows last."""
+        counts = self.counts or {}
+        tiles = [(counts.get(key, 0), label) for key, label in TILES]
+        open_workflows = sum(counts.get(key, 0) for key in WORKFLOW_KEYS)
+        tiles.append((open_workflows, WORKFLOW_LABEL.removesuffix("s") if open_workflows == 1 else WORKFLOW_LABEL))
+        return tiles
 
     def plain(self) -> str:
         """The tiles as one line of text ("120 accounts · 64 people · …")."""
         if self.counts is None:
             return ""
-        return TILE_SEPARATOR.join(f"{self.counts.get(key, 0):,} {label}" for key, label in TILES)
+        return TILE_SEPARATOR.join(f"{number:,} {label}" for number, label in self.numbers())
 
 
 class RiskTable(VirtualTable, inherit_bindings=False):

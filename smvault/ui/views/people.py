@@ -24,14 +24,17 @@ from smvault.domain.models import PersonStatus
 from smvault.services import grants as grants_service
 from smvault.services import people as people_service
 from smvault.services.lookup import account_by_ref
+from smvault.services.offboarding import start_offboarding
 from smvault.services.people import PersonDetail, PersonRow
 from smvault.services.session import Session
 from smvault.ui.commands import bindings
 from smvault.ui.dialogs.grant_add import AddGrantDialog, GrantRequest
 from smvault.ui.dialogs.mark_leaving import MarkLeavingDialog
+from smvault.ui.dialogs.start_offboarding import StartOffboardingDialog
 from smvault.ui.literal import clean
 from smvault.ui.messages import ShowAccount
 from smvault.ui.views.base import View
+from smvault.ui.views.workflows import ShowWorkflow
 from smvault.ui.widgets.virtual_table import Column, VirtualTable
 
 PEOPLE_COLUMNS = (
@@ -355,7 +358,7 @@ class PeopleView(View):
         if action == "add_grant":
             row = self.selected
             return True if row is not None and row.status != "left" else None
-        if action == "mark_leaving":
+        if action in ("mark_leaving", "offboard"):
             return True if self.selected is not None else None
         return True
 
@@ -411,3 +414,26 @@ class PeopleView(View):
                     markup=False)
         self.changed()
         await self.load()
+
+    # -- offboarding (o) -------------------------------------------------------------------
+
+    def action_offboard(self) -> None:
+        row = self.selected
+        if row is not None:
+            self._offboard(row)
+
+    @work(exclusive=True, group="people-offboard", exit_on_error=False)
+    async def _offboard(self, row: PersonRow) -> None:
+        request = await self.app.push_screen_wait(
+            StartOffboardingDialog(person_name=row.name, email=row.email, leave_on=row.leave_on))
+        if request is None:
+            return
+        started = await self.app.service(start_offboarding, row.email, request.on)  # type: ignore[attr-defined]
+        if started is None:
+            return
+        self.notify(f"Offboarding of {clean(row.name)} started: {len(started.steps)} steps.",
+                    title="Offboarding started", markup=False)
+        self.changed()
+        await self.load()
+        if started.workflow_id is not None:
+            self.post_message(ShowWorkflow(started.workflow_id))
