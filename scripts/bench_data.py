@@ -36,7 +36,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 # Bump whenever the generated data changes shape: cached vaults with another version are rebuilt.
-GENERATOR_VERSION = 4  # 4: built with schema v3 (workflows, disclosure index)
+GENERATOR_VERSION = 5  # 5: built with schema v5 (workflows, operator provenance, disclosure indexes)
 
 PASSPHRASE = b"bench passphrase - synthetic data only"
 OPERATOR = "admin"
