@@ -26,11 +26,13 @@ _MD_SPECIAL = re.compile(r"([\\|<>\[\]()*_#`])")
 
 
 def csv_safe(value: object) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
+    """A cell a spreadsheet shows as text, never runs as a formula; control characters are
+    removed too (the CSV is also printed to the terminal)."""
     text = "" if value is None else str(value)
     if _NUMBER.fullmatch(text):
         return text
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    quote = "'" if text.startswith(_FORMULA_STARTS) else ""
+    return quote + printable(text)
 
 
 def md_cell(value: object) -> str:

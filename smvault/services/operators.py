@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from smvault.domain.errors import ConflictError, NotFoundError, PolicyError
 from smvault.domain.models import Operator, PersonType, normalize_email
+from smvault.services.inputs import clean_text
 from smvault.services.session import Session, check_operator_name, check_passphrase, slot_profile
 from smvault.store.vault import add_operator_slot, change_operator_passphrase, remove_operator_slot
 
@@ -25,7 +26,8 @@ def add_operator(
     with session.atomic():
         person = vault.people.by_email(email)
         if person is None:
-            person = vault.people.add(person_name or name, email, None, None, PersonType.EMPLOYEE, None, session.ts())
+            person_name = clean_text(person_name, "name") or name
+            person = vault.people.add(person_name, email, None, None, PersonType.EMPLOYEE, None, session.ts())
             session.record("person.add", person=person.id, detail={"email": email})
         operator = vault.operators.add(name, person.id, session.ts(), added_by=session.operator.id)
         session.record("operator.add", person=person.id, detail={"operator": name})

@@ -18,6 +18,7 @@ from smvault.domain.errors import (
 from smvault.domain.logchain import ChainLink, check_anchor
 from smvault.domain.models import Operator, Person, PersonType, normalize_email
 from smvault.domain.text import has_control_chars
+from smvault.services.inputs import clean_text
 from smvault.store import failures
 from smvault.store import keyring as keyrings
 from smvault.store.anchor import AnchorFile, default_anchor_dir
@@ -125,7 +126,7 @@ def create_vault(
     try:
         with vault.atomic():
             person = vault.people.add(
-                person_name or operator_name, email, None, None, PersonType.EMPLOYEE, None, now
+                clean_text(person_name, "name") or operator_name, email, None, None, PersonType.EMPLOYEE, None, now
             )
             operator = vault.operators.add(operator_name, person.id, now)
         session = Session(vault, operator, person, clock, _anchor(anchor_dir, directory, vault_id))

@@ -143,3 +143,16 @@ def test_grant_list_all_shows_revoked_and_leavers_grants_are_not_in_force(vault)
     shown = json.loads(vault("person", "show", "bob@example.com", "--json").out)
     assert [g["in_force"] for g in shown["grants"]] == [False]
     assert json.loads(vault("grant", "list", "--json").out) == []
+
+
+def test_backup_owner_is_set_shown_and_cleared(vault):
+    assert vault("account", "update", "instagram:acme", "--backup-owner", "alice@example.com").code == 0
+    shown = json.loads(vault("account", "show", "instagram:acme", "--json").out)
+    assert (shown["owner"], shown["backup_owner"]) == ("bob@example.com", "alice@example.com")
+    assert vault("account", "update", "instagram:acme", "--clear", "backup_owner").code == 0
+    assert json.loads(vault("account", "show", "instagram:acme", "--json").out)["backup_owner"] is None
+
+
+def test_an_owned_account_changes_hands_only_through_a_transfer(vault):
+    result = vault("account", "update", "instagram:acme", "--owner", "alice@example.com")
+    assert result.code == 5 and "smvault transfer start" in result.err

@@ -38,7 +38,7 @@ def test_markdown_cells_cannot_break_the_table_or_the_headings():
 
 @pytest.mark.parametrize("value, expected", [
     ("=1+1", "'=1+1"), ("+cmd", "'+cmd"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\tx", "'\tx"), ("\r=1", "'\r=1"),
+    ("\tx", "'x"), ("\r=1", "'=1"), ("ok\x1b]52;c;aGk=\x07", "ok]52;c;aGk="),
     (-5, "-5"), ("-5", "-5"), ("+3.5", "+3.5"), ("12", "12"), (0, "0"),  # numbers stay numbers
     ("-5e3", "'-5e3"), ("ok = fine", "ok = fine"), (None, ""),
 ])

@@ -82,3 +82,16 @@ def test_checkpoint_and_export_are_logged_and_verifiable(session):
     lines = list(logs.export_jsonl(session))
     assert len(lines) == session.vault.log.count()
     assert session.vault.log.entries(limit=1)[0]["action"] == "log.export"
+
+
+def test_operator_person_names_are_checked_like_any_name(session):
+    """An operator's person record is user text too: no escape sequences into the vault."""
+    import pytest
+
+    from smvault.domain.errors import InvalidInputError
+    from smvault.services.operators import add_operator
+
+    with pytest.raises(InvalidInputError, match="name contains control characters"):
+        add_operator(session, "eve", b"eve's passphrase", email="eve@example.com",
+                     person_name="Eve\x1b]52;c;aGk=\x07")
+    assert session.vault.people.by_email("eve@example.com") is None
