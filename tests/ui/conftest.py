@@ -116,3 +116,20 @@ async def unlock(app: SmvaultApp, pilot, passphrase: str = DEMO_PASSPHRASE, wait
     if wait:
         await app.workers.wait_for_complete()
         await pilot.pause()
+
+
+@pytest.fixture
+def worker_descriptions(monkeypatch) -> list[str]:
+    """Every worker's description as created. Textual logs them; by default a description is
+    the repr of the worker's arguments, which must never be a passphrase."""
+    from textual.worker import Worker
+
+    seen: list[str] = []
+    original = Worker.__init__
+
+    def recording(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        seen.append(self.description)
+
+    monkeypatch.setattr(Worker, "__init__", recording)
+    return seen

@@ -10,7 +10,13 @@ from __future__ import annotations
 from textual.widgets import Button, Input, Static
 
 from smvault.services import grants, offboarding
-from smvault.services.demo import DEMO_OPERATOR, DEMO_PASSPHRASE, LEAVER_EMAIL, SECOND_OPERATOR_EMAIL
+from smvault.services.demo import (
+    DEMO_OPERATOR,
+    DEMO_PASSPHRASE,
+    HEAD_OF_SOCIAL_EMAIL,
+    LEAVER_EMAIL,
+    SECOND_OPERATOR_EMAIL,
+)
 from smvault.services.session import unlock as unlock_vault
 from smvault.ui.dialogs.close_offboarding import CloseOffboardingDialog
 from smvault.ui.dialogs.confirm import ConfirmDialog
@@ -188,6 +194,19 @@ async def test_a_bad_leaving_date_is_refused_inline(demo_dir, make_app):
         await pilot.click("#offboard-ok")
         assert text_of(app, "#offboard-error").startswith("Leaves on: write the day as YYYY-MM-DD")
         assert app.screen is dialog
+
+
+async def test_someone_with_no_leaving_date_needs_one_before_starting(demo_dir, make_app):
+    before = head(demo_dir)
+    app = make_app(demo_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialog = await open_offboard_dialog(app, pilot, email=HEAD_OF_SOCIAL_EMAIL)
+        assert dialog.query_one("#offboard-date", Input).value == ""
+        await pilot.click("#offboard-ok")
+        await pilot.pause()
+        assert app.screen is dialog
+        assert text_of(app, "#offboard-error").startswith("Leaves on: this person has no leaving date yet")
+    assert log_actions(demo_dir, before) == ["vault.unlock"]
 
 
 async def test_qr_for_a_reenrol_step_is_shown_and_logged(demo_dir, make_app):

@@ -86,7 +86,7 @@ async def request_transfer(app, pilot) -> WorkflowsView:
     return workflows
 
 
-async def test_walk_a_transfer_from_request_to_close(demo_dir, ui_clock):
+async def test_walk_a_transfer_from_request_to_close(demo_dir, ui_clock, worker_descriptions):
     with session(demo_dir) as s:
         old_owner = accounts.account_detail(s, ACCOUNT).account.owner_id
     before = head(demo_dir)
@@ -124,6 +124,9 @@ async def test_walk_a_transfer_from_request_to_close(demo_dir, ui_clock):
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
         await until(pilot, lambda: view.current is not None and view.current.state == "approved")
         assert f"approved by {DEMO_OPERATOR} at the same terminal" in text_of(app, "#wf-facts")
+        # Textual logs worker descriptions: the approval's names the work, not its arguments.
+        assert "approve a transfer" in worker_descriptions
+        assert not [d for d in worker_descriptions if "not-the-passphrase" in d or DEMO_PASSPHRASE in d]
         assert view.check_action("approve", ()) is None
 
         # The steps: notes for platform work, p for the password; the last one is the close.

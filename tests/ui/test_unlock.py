@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from smvault.services.demo import DEMO_OPERATOR
+from smvault.services.demo import DEMO_OPERATOR, DEMO_PASSPHRASE
 
 from smvault.ui.screens.main import MainScreen
 from smvault.ui.screens.unlock import UnlockScreen
@@ -12,7 +12,7 @@ from smvault.ui.screens.unlock import UnlockScreen
 from .conftest import head, log_actions, new_entries, screen_text, unlock, until
 
 
-async def test_right_passphrase_opens_the_dashboard_and_logs_one_unlock(demo_dir, make_app):
+async def test_right_passphrase_opens_the_dashboard_and_logs_one_unlock(demo_dir, make_app, worker_descriptions):
     before = head(demo_dir)
     app = make_app(demo_dir)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -20,6 +20,8 @@ async def test_right_passphrase_opens_the_dashboard_and_logs_one_unlock(demo_dir
         assert isinstance(app.screen, MainScreen)
         assert app.vault.operator_name == DEMO_OPERATOR
     assert log_actions(demo_dir, before) == ["vault.unlock"]
+    assert "unlock the vault" in worker_descriptions
+    assert not [d for d in worker_descriptions if DEMO_PASSPHRASE in d]
 
 
 async def test_wrong_passphrase_shows_inline_is_recorded_and_logged_at_next_unlock(demo_dir, make_app):
@@ -85,7 +87,7 @@ async def test_accepting_an_older_copy_needs_a_reason_and_is_logged(demo_dir, ma
     assert entries[0]["detail"]["reason"] == "restored backup"
 
 
-async def test_first_run_creates_a_vault_and_opens_it(tmp_path, make_app):
+async def test_first_run_creates_a_vault_and_opens_it(tmp_path, make_app, worker_descriptions):
     from smvault.ui.screens.first_run import FirstRunScreen
 
     directory = tmp_path / "new-vault"
@@ -106,6 +108,8 @@ async def test_first_run_creates_a_vault_and_opens_it(tmp_path, make_app):
         await pilot.click("#create")
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
         assert app.vault.operator_name == "jsmith"
+        assert "create a vault" in worker_descriptions
+        assert not [d for d in worker_descriptions if "long enough passphrase" in d]
     from smvault.services.session import unlock as unlock_vault
 
     with unlock_vault(directory, "jsmith", b"long enough passphrase", check=False) as s:

@@ -112,7 +112,10 @@ class ApproveDialog(ModalScreen[Any]):
             return
         self._approve(approver, passphrase)
 
-    @work(exclusive=True, group="approve", exit_on_error=False)
+    # A worker's default description is the repr of its arguments (the passphrase), and
+    # Textual logs it: name the work instead.
+    @work(exclusive=True, group="approve", exit_on_error=False,
+          description="approve a transfer")
     async def _approve(self, approver: str, passphrase: bytes) -> None:
         self.busy = True
         self.query_one("#approve-ok", Button).disabled = True

@@ -111,11 +111,9 @@ class StartOffboardingDialog(ModalScreen[StartOffboarding | None]):
 
     @on(Input.Changed, "#offboard-date")
     def _date_changed(self, event: Input.Changed) -> None:
-        text = event.value.strip()
-        day = parse_day(text)
-        if day is not None:
+        # The plan does not depend on the date (only its header would): read once, at mount.
+        if parse_day(event.value.strip()) is not None:
             self.query_one("#offboard-error", Static).update("")
-            self.read_plan(day)
 
     @on(Input.Submitted, "#offboard-date")
     @on(Button.Pressed, "#offboard-ok")
@@ -125,6 +123,10 @@ class StartOffboardingDialog(ModalScreen[StartOffboarding | None]):
         day = parse_day(text) if text else None
         if text and day is None:
             error.update(Text("Leaves on: write the day as YYYY-MM-DD (e.g. 2026-11-30), or leave it empty"))
+            self.query_one("#offboard-date", Input).focus()
+            return
+        if day is None and self.leave_on is None:
+            error.update(Text("Leaves on: this person has no leaving date yet; give one (YYYY-MM-DD)"))
             self.query_one("#offboard-date", Input).focus()
             return
         if self.plan is None:

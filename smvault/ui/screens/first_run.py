@@ -63,7 +63,10 @@ class FirstRunScreen(Screen[None]):
         self.create_vault(value["operator"], value["passphrase"].encode(), value["email"] or None,
                           value["name"] or None)
 
-    @work(exclusive=True, group="first-run", exit_on_error=False)
+    # A worker's default description is the repr of its arguments (the passphrase), and
+    # Textual logs it: name the work instead.
+    @work(exclusive=True, group="first-run", exit_on_error=False,
+          description="create a vault")
     async def create_vault(self, operator: str, passphrase: bytes, email: str | None, name: str | None) -> None:
         app = self.app
         self._busy(True, "Creating the vault (Argon2id)…")

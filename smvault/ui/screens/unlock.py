@@ -83,7 +83,10 @@ class UnlockScreen(Screen[None]):
         self.query_one("#unlock-error", Static).update(literal(message, placeholder=""))
         self.query_one("#passphrase", Input).focus()
 
-    @work(exclusive=True, group="unlock", exit_on_error=False)
+    # A worker's default description is the repr of its arguments (the passphrase), and
+    # Textual logs it: name the work instead.
+    @work(exclusive=True, group="unlock", exit_on_error=False,
+          description="unlock the vault")
     async def unlock(self, operator: str, passphrase: bytes) -> None:
         app = self.app
         self.busy = True

@@ -61,7 +61,6 @@ STEP_COLUMNS = (
 )
 
 CLOSED_STATES = frozenset({"closed", "cancelled"})
-KIND_TITLES = {"offboarding": "Offboarding", "transfer": "Transfer", "review": "Access review"}
 # Transfer steps a note never resolves (the service says why): keep `n` greyed out on them.
 _TRANSFER_NOT_BY_NOTE = frozenset({"rotate-password", "update-root-of-control"})
 _QR_STEPS = frozenset({"qr-enrol", "reenrol-totp"})
