@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench-out"
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import bench_breakglass  # noqa: E402
 import bench_data  # noqa: E402
 import bench_workflows  # noqa: E402
 
@@ -1183,6 +1184,16 @@ def run_workflows(args, meta, vault_dir: Path, anchor_dir: Path) -> None:
         session.close()
 
 
+# --------------------------------------------------------------------------- break glass
+
+
+def run_breakglass(args, meta, vault_dir: Path, anchor_dir: Path) -> None:
+    """After the workflows: a replacement kit rekeys the working copy, the clock moves forward."""
+    bench_breakglass.bench_breakglass(
+        args, meta, vault_dir, anchor_dir, row=row, say=say, section=section, fmt_s=fmt_s, med=med,
+        spread=spread, verdict=verdict, time_calls=time_calls, phase_timer=PhaseTimer)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -1208,6 +1219,9 @@ def main(argv: list[str]) -> int:
                         help="only the terminal UI figures (start, dashboard, accounts, filter, RSS)")
     parser.add_argument("--workflows-only", action="store_true",
                         help="only the workflow figures (offboarding plan, roster sync)")
+    parser.add_argument("--breakglass-only", action="store_true",
+                        help="only the break-glass figures (kit create and rekey, recovery unlock, "
+                             "unlock hooks, emergency access reveal and lapse)")
     args = parser.parse_args(argv)
     args.runs = max(1, args.runs)
     for name in SCRUB_ENV:
@@ -1232,6 +1246,10 @@ def main(argv: list[str]) -> int:
         run_workflows(args, meta, vault_dir, anchor_dir)
         print_table()
         return 0
+    if args.breakglass_only:
+        run_breakglass(args, meta, vault_dir, anchor_dir)
+        print_table()
+        return 0
     bench_unlock(args, meta, vault_dir, anchor_dir)
 
     from smvault.services.session import unlock
@@ -1253,6 +1271,7 @@ def main(argv: list[str]) -> int:
     bench_cli(args, meta, vault_dir, anchor_dir, passfile)
     bench_tui(args, meta, vault_dir, anchor_dir, passfile)
     run_workflows(args, meta, vault_dir, anchor_dir)
+    run_breakglass(args, meta, vault_dir, anchor_dir)
 
     section("Memory")
     peak = maxrss_kib() / 1024

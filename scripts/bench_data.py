@@ -36,7 +36,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 # Bump whenever the generated data changes shape: cached vaults with another version are rebuilt.
-GENERATOR_VERSION = 5  # 5: built with schema v5 (workflows, operator provenance, disclosure indexes)
+GENERATOR_VERSION = 6  # 6: built with schema v6 (break glass: workflow kinds, log_break_glass index)
 
 PASSPHRASE = b"bench passphrase - synthetic data only"
 OPERATOR = "admin"

@@ -7,7 +7,7 @@ import json
 import click
 
 from smvault.cli.context import Options, pass_options
-from smvault.cli.output import emit_json, say, table
+from smvault.cli.output import emit_json, say, table, warn
 from smvault.cli.params import json_option
 from smvault.domain.errors import IntegrityError
 
@@ -54,16 +54,33 @@ def log_verify(opts: Options, chain_only: bool, as_json: bool) -> None:
             "anchor": {"seq": report.anchor.seq, "entry_hash": report.anchor.entry_hash.hex()} if report.anchor else None,
             "damage": {"seq": report.damage.seq, "kind": report.damage.kind, "detail": report.damage.detail} if report.damage else None,
             "page_problems": report.page_problems,
+            "warnings": {"clock_steps_back": report.clock_step_count,
+                         "entries": [{"seq": step.seq, "ts": step.ts, "previous_ts": step.previous_ts}
+                                     for step in report.clock_steps]},
         })
     elif report.ok:
         anchor = f"; extends this machine's anchor at entry {report.anchor.seq}" if report.anchor else ""
         say(f"OK: {report.checked} entries verified{anchor}" + ("" if chain_only else "; every page's HMAC checked") + ".")
+    if report.clock_step_count and not as_json:
+        _warn_clock_steps(report)
     if not report.ok:
         problems = []
         if report.damage:
             problems.append(str(report.damage))
         problems += [f"database page check: {p}" for p in report.page_problems]
         raise IntegrityError("log verification FAILED: " + "; ".join(problems))
+
+
+def _warn_clock_steps(report) -> None:
+    """Timestamps going backwards: a warning on stderr, not damage (the exit code is unchanged)."""
+    count = report.clock_step_count
+    some, them = ("1 log entry is", "it") if count == 1 else (f"{count} log entries are", "them")
+    lines = [f"warning: {some} dated before the entry just before {them} (a machine's clock was set back, "
+             "or was ahead before); waiting periods and time boxes of emergency access are timed with the clock:"]
+    lines += [f"  {step}" for step in report.clock_steps]
+    if count > len(report.clock_steps):
+        lines.append(f"  ... and {count - len(report.clock_steps)} more")
+    warn("\n".join(lines))
 
 
 @log.command("checkpoint")

@@ -25,19 +25,34 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 @click.option("--vault", type=click.Path(path_type=Path), help="Vault directory (default: $SMVAULT_VAULT or the user data dir).")
 @click.option("--operator", help="Operator to unlock as (default: $SMVAULT_OPERATOR, or the only one).")
 @click.option("--passphrase-file", metavar="F", help="Read the passphrase from file F.")
+@click.option("--recovery", is_flag=True,
+              help="Break glass: unlock with K emergency-kit shares instead of a passphrase (needs --reason and --incident).")
+@click.option("--share-file", "share_files", metavar="F", multiple=True,
+              help="With --recovery: a file holding one share (repeat for each). Default: one share per line "
+                   "on stdin, or asked for on the terminal.")
+@click.option("--reason", metavar="TEXT", help="With --recovery: why the glass is broken (logged).")
+@click.option("--incident", metavar="ID", help="With --recovery: the incident id (logged on every entry).")
 @click.version_option(package_name="smvault")
 @click.pass_context
-def cli(ctx: click.Context, vault: Path | None, operator: str | None, passphrase_file: str | None) -> None:
+def cli(ctx: click.Context, vault: Path | None, operator: str | None, passphrase_file: str | None,
+        recovery: bool, share_files: tuple[str, ...], reason: str | None, incident: str | None) -> None:
     """smvault keeps a company's social-media accounts under control: who can get into which
     account, the secrets that open them, and a tamper-evident log of every time one is used.
 
-    With no command, on a terminal, smvault opens its terminal UI."""
-    ctx.obj = Options(vault, operator, passphrase_file)
+    With no command, on a terminal, smvault opens its terminal UI (with --recovery, on its
+    break-glass screen)."""
+    ctx.obj = Options(vault, operator, passphrase_file, recovery=recovery, share_files=share_files,
+                      reason=reason, incident=incident)
+    ctx.obj.check_recovery_options(ctx.invoked_subcommand)
     if ctx.invoked_subcommand is None:
         from smvault.cli.ui_cmds import on_terminal, open_tui
 
         if on_terminal():
-            open_tui(ctx.obj)
+            if recovery:
+                open_tui(ctx.obj, recovery=True, reason=reason, incident=incident,
+                         shares=ctx.obj.shares_from_files())
+            else:
+                open_tui(ctx.obj)
         else:
             click.echo(ctx.get_help())
 
@@ -46,6 +61,7 @@ def _register() -> None:
     from smvault.cli import (
         account_cmds,
         grant_cmds,
+        incident_cmds,
         log_cmds,
         offboard_cmds,
         operator_cmds,
@@ -58,9 +74,13 @@ def _register() -> None:
     )
 
     for module in (ui_cmds, vault_cmds, operator_cmds, people_cmds, account_cmds, secret_cmds, grant_cmds,
-                   offboard_cmds, transfer_cmds, review_cmds, log_cmds):
+                   offboard_cmds, transfer_cmds, review_cmds, incident_cmds, log_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
+    from smvault.cli.breakglass_cmds import breakglass  # emergency access (issue 5)
+    cli.add_command(breakglass)
+    from smvault.cli.kit_cmds import kit  # emergency kit (issue 5)
+    cli.add_command(kit)
 
 
 _register()

@@ -9,12 +9,18 @@ from datetime import date, datetime, timedelta, timezone
 Clock = Callable[[], datetime]
 
 _FAKE_NOW_ENV = "SMVAULT_FAKE_NOW"
+# Only a test run may pin the clock: waiting periods and time boxes are measured with it, so in
+# production a pinned clock would let a requester skip a wait or stretch their window. The
+# test KDF switch marks a test run (tests/conftest.py and the UI tests set it; a real vault
+# never runs with it, since it makes new keyring slots cheap to brute-force).
+_TEST_MODE_ENV, _TEST_MODE_ON = "SMVAULT_INSECURE_TEST_KDF", "1"
 
 
 def system_clock() -> datetime:
-    """The current UTC time; `SMVAULT_FAKE_NOW` (ISO 8601) pins it for tests and snapshots."""
+    """The current UTC time. In a test run (`SMVAULT_INSECURE_TEST_KDF=1`) `SMVAULT_FAKE_NOW`
+    (ISO 8601) pins it for tests and snapshots; otherwise that variable is ignored."""
     fake = os.environ.get(_FAKE_NOW_ENV)
-    if fake:
+    if fake and os.environ.get(_TEST_MODE_ENV) == _TEST_MODE_ON:
         return parse_timestamp(fake)
     return datetime.now(timezone.utc)
 

@@ -20,7 +20,7 @@ Pure rules over facts the services read in bulk:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -44,10 +44,13 @@ class StepKind(StrEnum):
     REPOINT_RECOVERY_EMAIL = "repoint-recovery-email"
     REPOINT_RECOVERY_PHONE = "repoint-recovery-phone"
     TRANSFER_OWNERSHIP = "transfer-ownership"
+    ISSUE_NEW_KIT = "issue-new-kit"
 
 
 # Platform-side work the vault cannot observe: only a note (evidence) resolves it.
 MANUAL_KINDS = frozenset({StepKind.REMOVE_PLATFORM_ADMIN})
+# Advice that does not hold the close: one share of an emergency kit opens nothing alone.
+ADVISORY_KINDS = frozenset({StepKind.ISSUE_NEW_KIT})
 
 # Secrets the plan is about, and the log actions that disclose or replace them.
 PASSWORD, TOTP_SEED, RECOVERY_CODES = "password", "totp-seed", "recovery-codes"
@@ -70,6 +73,10 @@ REVOKE_ACTION = "offboard.revoke-grants"
 
 def is_manual(kind: str) -> bool:
     return kind in MANUAL_KINDS
+
+
+def is_advisory(kind: str) -> bool:
+    return kind in ADVISORY_KINDS
 
 
 # --- facts ---------------------------------------------------------------------------------
@@ -264,6 +271,24 @@ def build_plan(
     return plan + _ordered(emails) + _ordered(phones) + _ordered(owned)
 
 
+def kit_step(person: Person, kit_id: str, custodians: Sequence[str]) -> StepSpec | None:
+    """An advisory step when the leaver is a custodian of the current emergency kit
+    (`custodians`: emails in share order): their share stays valid until a new kit replaces it."""
+    share = _share_of(person.email, custodians)
+    if share is None:
+        return None
+    return StepSpec(StepKind.ISSUE_NEW_KIT.value, data={
+        "title": f"{person.name} holds share {share} of emergency kit {kit_id}: "
+                 "issue a new kit (smvault kit create)",
+        "kit": kit_id, "share": share,
+    })
+
+
+def _share_of(email: str, custodians: Sequence[str]) -> int | None:
+    wanted = email.casefold()
+    return next((i for i, custodian in enumerate(custodians, 1) if custodian.casefold() == wanted), None)
+
+
 # --- resolution (derived, never written on read) -----------------------------------------------
 
 
@@ -294,6 +319,14 @@ class SinceOpened:
                      operator_names: Collection[str] = ()) -> SinceOpened:
         """`entries` are the log entries after `opened_seq` with the relevant actions;
         `operator_names` the leaver's operator names, for disclosures older than `by`."""
+        return cls.collect(entries, lambda entry: learned_by(entry, person_id, operator_names),
+                           revoked_for=person_id)
+
+    @classmethod
+    def collect(cls, entries: Iterable[Mapping[str, Any]], learned_from: Callable[[Mapping[str, Any]], bool],
+                revoked_for: int | None = None) -> SinceOpened:
+        """The replacements in `entries`, and the disclosures `learned_from` says count (a
+        leaver's, or a break-glass session's: `domain.post_incident`)."""
         sets: dict[tuple[int, str], Mapping[str, Any]] = {}
         learned: dict[tuple[int, str], Seen] = {}
         revoked = None
@@ -303,9 +336,9 @@ class SinceOpened:
                 secret = replaced_secret(entry)
                 if secret is not None and account_id is not None:
                     sets[(account_id, secret)] = entry
-            elif action == REVOKE_ACTION and entry.get("person") == person_id:
+            elif action == REVOKE_ACTION and revoked_for is not None and entry.get("person") == revoked_for:
                 revoked = entry
-            elif learned_by(entry, person_id, operator_names):
+            elif learned_from(entry):
                 secret = secret_disclosed(entry)
                 if secret is not None and account_id is not None:
                     seen = learned.get((account_id, secret))
@@ -368,6 +401,17 @@ def _logged(what: str, entry: Mapping[str, Any]) -> Resolution:
     return Resolution(f"{what} by {op} at {entry['ts']} (log seq {entry['seq']})", op, entry["ts"], entry["seq"])
 
 
+_REPLACED = {PASSWORD: "password set", TOTP_SEED: "TOTP seed re-enrolled",
+             RECOVERY_CODES: "new recovery codes stored"}
+
+
+def replacement(since: SinceOpened, account_id: int, secret: str) -> Resolution | None:
+    """A step about a secret someone learned resolves with the secret's latest replacement
+    after they last learned it (by log seq), with that entry as evidence."""
+    entry = since.replaced_after_learning(account_id, secret)
+    return _logged(_REPLACED[secret], entry) if entry else None
+
+
 def _label(names: Mapping[int, str], pid: int | None) -> str:
     return names.get(pid, f"person {pid}") if pid is not None else "nobody"
 
@@ -395,17 +439,13 @@ def resolve(
         return Resolution("holds no open grant")
     if kind in MANUAL_KINDS or account_id is None:
         return None
-    if kind == StepKind.ROTATE_PASSWORD:
-        entry = since.replaced_after_learning(account_id, PASSWORD)
-        return _logged("password set", entry) if entry else None
-    if kind == StepKind.REGENERATE_RECOVERY_CODES:
-        entry = since.replaced_after_learning(account_id, RECOVERY_CODES)
-        return _logged("new recovery codes stored", entry) if entry else None
+    if kind in (StepKind.ROTATE_PASSWORD, StepKind.REGENERATE_RECOVERY_CODES):
+        return replacement(since, account_id, SECRET_OF_STEP[kind])
     account = accounts.get(account_id)
     if kind == StepKind.REENROL_TOTP:
-        entry = since.replaced_after_learning(account_id, TOTP_SEED)
-        if entry:
-            return _logged("TOTP seed re-enrolled", entry)
+        found = replacement(since, account_id, TOTP_SEED)
+        if found:
+            return found
         # A device changing hands is enough only when the leaver never saw the seed itself.
         saw_seed = data.get("seq") is not None or (account_id, TOTP_SEED) in since.learned
         if data.get("holder") and not saw_seed and account and account.totp_holder_id != person_id:
@@ -421,6 +461,17 @@ def resolve(
         return Resolution(f"owner now {_label(names, account.owner_id)}, "
                           f"backup owner {_label(names, account.backup_owner_id)}")
     return None
+
+
+def resolve_kit_step(email: str, kit: tuple[str, str, Sequence[str]] | None) -> Resolution | None:
+    """A kit step resolves itself once the current kit (`kit`: its id, creation time and
+    custodians' emails, or None: no kit) no longer lists the leaver."""
+    if kit is None:
+        return Resolution("the vault has no emergency kit any more")
+    kit_id, created_at, custodians = kit
+    if _share_of(email, custodians) is not None:
+        return None
+    return Resolution(f"emergency kit {kit_id} (created {created_at}) does not list them", at=created_at)
 
 
 def people_named(kind: str, account: Account | None) -> tuple[int | None, ...]:

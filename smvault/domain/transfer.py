@@ -21,7 +21,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from smvault.domain.errors import ConflictError, InvalidInputError, PolicyError
+from smvault.domain import approval
+from smvault.domain.errors import ConflictError, InvalidInputError
 from smvault.domain.models import Account
 from smvault.domain.workflow import Step, StepSpec
 
@@ -159,51 +160,22 @@ def is_auto(kind: str) -> bool:
 # -- dual control ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Approver:
-    """What the approval rule needs to know about the operator who would approve."""
-
-    operator_id: int
-    person_id: int
-    name: str
-    added_by: int | None  # the operator who added them (None: the vault's first operator)
-    own_passphrase: bool  # they changed the passphrase their adder chose (or chose it themself)
-    created_at: datetime
-    added_after_request: bool  # their `operator.add` log entry comes after the request's
-    person_active: bool  # their person has neither left nor a leave date set
+# The approver rules every dual-controlled request shares (domain.approval); `Approver` is
+# re-exported here for the transfer's callers.
+Approver = approval.Approver
 
 
 def require_approvable(state: str, requester_id: int, requester_person_id: int, approver: Approver,
                        new_owner_id: int, opened_at: datetime) -> None:
-    """A second pair of eyes: never the requester (by operator or by person), never the person
-    who receives the account, nobody who has left or is leaving, and no operator the requester
-    could hold the passphrase of: one the requester added who still has the first passphrase
-    the requester chose for them, or one added once the transfer was already requested."""
+    """A second pair of eyes (domain.approval), who is not the person receiving the account
+    either, on a transfer that is still only requested."""
     if state == TransferState.APPROVED:
         raise ConflictError("this transfer is already approved")
     if state != TransferState.REQUESTED:
         raise ConflictError(f"this transfer is {state}: only a requested transfer can be approved")
-    if approver.operator_id == requester_id or approver.person_id == requester_person_id:
-        raise PolicyError(
-            "the operator who requested a transfer cannot approve it: a different operator "
-            "must approve with their own passphrase"
-        )
-    if approver.person_id == new_owner_id:
-        raise PolicyError("the new owner cannot approve the transfer of an account to themself")
-    if not approver.person_active:
-        raise PolicyError(f"operator '{approver.name}' cannot approve: their person has left or is leaving")
-    if approver.added_by == requester_id and not approver.own_passphrase:
-        raise PolicyError(
-            f"operator '{approver.name}' was added by the operator who requested this transfer and "
-            "still has the passphrase chosen then: they must first set their own "
-            "('smvault operator passwd'), or another operator must approve"
-        )
-    # The log orders events within a second, and cannot be set back like a clock.
-    if approver.added_after_request or approver.created_at > opened_at:
-        raise PolicyError(
-            f"operator '{approver.name}' was added after this transfer was requested: an operator "
-            "who already existed when it was requested must approve"
-        )
+    request = approval.Request(requester_id, requester_person_id, opened_at, "a transfer", "this transfer")
+    approval.require_second_operator(request, approver, excluded=(
+        new_owner_id, "the new owner cannot approve the transfer of an account to themself"))
 
 
 # -- steps: waits, notes, facts -------------------------------------------------------------

@@ -19,6 +19,8 @@ class WorkflowKind(StrEnum):
     OFFBOARDING = "offboarding"
     TRANSFER = "transfer"
     REVIEW = "review"
+    EMERGENCY = "emergency"  # scoped, time-boxed access to one account (domain.emergency)
+    POST_INCIDENT = "post-incident"  # rotation after a break-glass session or grant
 
 
 class StepState(StrEnum):
@@ -63,7 +65,7 @@ class Workflow:
     state: str  # kind-specific: offboarding open|closed; transfer requested|approved|closed|cancelled; review open|closed
     person_id: int | None
     account_id: int | None
-    opened_by: int
+    opened_by: int | None  # None: opened by a break-glass session, or by the system at a lapse
     opened_at: datetime
     opened_seq: int  # the log's head when the workflow started: later entries are "since"
     closed_by: int | None = None

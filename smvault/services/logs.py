@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from smvault.domain.errors import UsageError
 from smvault.domain.logchain import ChainLink, LogDamage, check_anchor
 from smvault.services.session import Session, log_unlock
+from smvault.store.log_clock import LogClock
+
+# How many entries dated backwards `verify` names (it counts them all).
+CLOCK_STEPS_SHOWN = 20
 
 
 def tail(session: Session, limit: int = 20, account_ref: str | None = None) -> list[dict]:
@@ -63,15 +67,32 @@ def since(session: Session, seq: int, limit: int = 500) -> list[dict]:
 
 
 @dataclass(frozen=True)
+class ClockStep:
+    """An entry dated before the entry just before it: some machine's clock was behind (or,
+    before it, ahead). Not damage (the chain orders entries, not their timestamps), but
+    waits and time boxes are timed with the clock: worth a look."""
+
+    seq: int
+    ts: str
+    previous_ts: str  # the timestamp of entry seq - 1
+
+    def __str__(self) -> str:
+        return f"entry {self.seq} is dated {self.ts}, before entry {self.seq - 1} ({self.previous_ts})"
+
+
+@dataclass(frozen=True)
 class VerifyReport:
     checked: int
     head: ChainLink | None
     damage: LogDamage | None
     anchor: ChainLink | None
     page_problems: list[str]
+    clock_steps: tuple[ClockStep, ...] = ()  # the first CLOCK_STEPS_SHOWN of them
+    clock_step_count: int = 0  # all of them
 
     @property
     def ok(self) -> bool:
+        """Timestamps going backwards are a warning, never damage."""
         return self.damage is None and not self.page_problems
 
 
@@ -88,12 +109,15 @@ def verify(session: Session, pages: bool = True, record_unlock: bool = True) -> 
     if damage is None and anchor is not None:
         damage = check_anchor(anchor, log.hash_at(anchor.seq), log.head().seq)
     problems = session.vault.page_problems() if pages else []
-    report = VerifyReport(result.checked, result.last, damage, anchor, problems)
+    count, steps = LogClock(session.vault.conn).steps_back(CLOCK_STEPS_SHOWN)
+    report = VerifyReport(result.checked, result.last, damage, anchor, problems,
+                          tuple(ClockStep(*step) for step in steps), count)
     if report.ok:
         if record_unlock:
             log_unlock(session)
         with session.atomic():
-            session.record("log.verify", detail={"checked": result.checked})
+            session.record("log.verify", detail={"checked": result.checked,
+                                                 **({"clock_steps_back": count} if count else {})})
     return report
 
 

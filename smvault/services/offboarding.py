@@ -32,14 +32,18 @@ from smvault.domain.offboarding import (
     build_plan,
     check_close,
     involved_account_ids,
+    is_advisory,
     is_manual,
+    kit_step,
     latest_learned,
     learned_after_start,
     people_named,
     resolve,
+    resolve_kit_step,
 )
 from smvault.domain.report import Checkpoint, Report, Table
 from smvault.domain.workflow import Step, StepSpec, Workflow, WorkflowKind
+from smvault.services.emergency import end_for_person
 from smvault.services.inputs import clean_text
 from smvault.services.lookup import person_by_email
 from smvault.services.names import operator_names
@@ -68,6 +72,7 @@ class PlanStep:
     evidence: str | None
     done_by: str | None  # operator name
     done_at: str | None  # timestamp text
+    advisory: bool = False  # listed for the record: an open one does not hold the close
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,8 @@ class _Facts:
     accounts: dict[int, Account]  # the steps' accounts, grant accounts and role accounts (current)
     resolutions: dict[int, Resolution] = field(default_factory=dict)  # derived, by step position
     extra: list[Step] = field(default_factory=list)  # learned after the start, not saved yet
+    kit: tuple[str, str, tuple[str, ...]] | None = None  # the current emergency kit, once read
+    kit_read: bool = False
 
     @property
     def open_grants(self) -> list[Grant]:
@@ -112,6 +119,18 @@ def _read(session: Session, person: Person, account_ids: set[int]) -> _Facts:
     grants = session.vault.grants.of_person(person.id, include_revoked=True)
     accounts = session.vault.accounts.involving(person.id, account_ids | {g.account_id for g in grants})
     return _Facts(grants, accounts)
+
+
+def _kit(session: Session, facts: _Facts) -> tuple[str, str, tuple[str, ...]] | None:
+    """(kit id, created at, custodians' emails) of the vault's current emergency kit, or None.
+    Read from the keyring file (no unlock, no query), at most once per view."""
+    if not facts.kit_read:
+        from smvault.services.kit import kit_info  # the kit module loads SLIP-39: only when needed
+
+        info = kit_info(session.vault.directory)
+        facts.kit = (info.kit_id, info.created_at, tuple(info.custodians)) if info else None
+        facts.kit_read = True
+    return facts.kit
 
 
 def _replacements(session: Session, account_ids: set[int]) -> dict[tuple[int, str], int]:
@@ -129,7 +148,9 @@ def _plan_specs(session: Session, person: Person) -> tuple[list[StepSpec], _Fact
     ids = set(facts.accounts)
     specs = build_plan(person, facts.grants, learned, facts.accounts, vault.secrets.dates_for(ids),
                        _replacements(session, ids))
-    return specs, facts
+    kit = _kit(session, facts)
+    custodian = kit_step(person, kit[0], kit[2]) if kit else None
+    return specs + ([custodian] if custodian else []), facts
 
 
 def _own_operator_names(session: Session, person: Person) -> tuple[str, ...]:
@@ -162,7 +183,11 @@ def _derive(session: Session, person: Person, steps: Sequence[Step], opened_seq:
     labels = {pid: f"{p.name} <{p.email}>" for pid, p in vault.people.by_ids(wanted).items()}
     open_count = len(facts.open_grants)
     for step in pending:
-        found = resolve(step.kind, step.account_id, step.data, person.id, since, open_count, facts.accounts, labels)
+        if step.kind == StepKind.ISSUE_NEW_KIT:
+            found = resolve_kit_step(person.email, _kit(session, facts))
+        else:
+            found = resolve(step.kind, step.account_id, step.data, person.id, since, open_count,
+                            facts.accounts, labels)
         if found is not None:
             facts.resolutions[step.position] = found
     return facts
@@ -206,7 +231,7 @@ def _plan_step(step: Step, derived: Resolution | None, names: dict[int, str]) ->
     manual = is_manual(step.kind)
     common = dict(position=step.position, kind=step.kind, title=step.data.get("title", step.kind),
                   account_key=step.data.get("account"), learned=step.data.get("learned"),
-                  auto=not manual, manual=manual)
+                  auto=not manual, manual=manual, advisory=is_advisory(step.kind))
     if step.done:
         return PlanStep(**common, done=True, evidence=step.evidence,
                         done_by=names.get(step.done_by) or step.data.get("resolved_by"), done_at=_ts(step.done_at))
@@ -303,6 +328,9 @@ def start_offboarding(session: Session, email: str, on: date | None = None) -> O
         previous = person.leave_on
         if on is not None and on != previous:
             person = vault.people.update(person.id, {"leave_on": on})
+        # A leaver keeps no emergency access, nor a request that could still start.
+        emergency = end_for_person(session, person, f"the requester's offboarding started "
+                                                    f"(leave date {person.leave_on.isoformat()})")
         specs, _ = _plan_specs(session, person)
         workflow = vault.workflows.add(
             WorkflowKind.OFFBOARDING, OPEN, person_id=person.id, account_id=None,
@@ -313,6 +341,8 @@ def start_offboarding(session: Session, email: str, on: date | None = None) -> O
                   "steps": len(specs)}
         if previous is not None and previous != person.leave_on:
             detail["previous_leave_on"] = previous.isoformat()
+        if emergency:
+            detail["emergency_ended"] = emergency
         session.record("offboard.start", person=person.id, detail=detail)
     return _view(session, person, vault.workflows.get(workflow.id))
 
@@ -401,13 +431,18 @@ def close_offboarding(session: Session, email: str, successor: str | None = None
         workflow, facts, added = _save_learned(session, person, workflow)
         blocking = _blocking(session, person, workflow.steps, facts, workflow.opened_at)
         derived = facts.resolutions
-        # Revoking grants is vault work the close does itself: it is never "left open".
-        still_open = [s for s in workflow.steps
+        # Revoking grants is vault work the close does itself: it is never "left open". Advice
+        # (a new emergency kit) is listed but does not hold the close.
+        unresolved = [s for s in workflow.steps
                       if not s.done and s.position not in derived and s.kind != StepKind.REVOKE_GRANTS]
+        still_open = [s for s in unresolved if not is_advisory(s.kind)]
+        advice_open = [s.position for s in unresolved if is_advisory(s.kind)]
         check_close(person.name, blocking,
                     [OpenStep(s.position, s.kind, s.data.get("account")) for s in still_open],
                     heir is not None, override)
         now = session.ts()
+        # Before the grants: each emergency request's own entry names the grant it revokes.
+        emergency = end_for_person(session, person, f"the requester's offboarding closed (offboarding {workflow.id})")
         for step in workflow.steps:
             found = derived.get(step.position)
             if step.done or found is None:
@@ -435,14 +470,16 @@ def close_offboarding(session: Session, email: str, successor: str | None = None
         session.record(CLOSE_ACTION, person=person.id, detail={
             "workflow": workflow.id, "email": person.email,
             "steps": {"total": len(workflow.steps),
-                      "done": len(workflow.steps) - len(still_open),
+                      "done": len(workflow.steps) - len(still_open) - len(advice_open),
                       "resolved_themselves": sorted(derived),
                       "open": [s.position for s in still_open],
-                      "learned_after_start": added},
+                      "learned_after_start": added,
+                      **({"advisory_open": advice_open} if advice_open else {})},
             "successor": outcome["successor_email"], "override": override,
             "blocking": [{"account": key, "controllers": count, "successor": outcome["successor_email"]}
                          for key, count in blocking],
             "revoked_grants": revoked,
+            **({"emergency_ended": emergency} if emergency else {}),
         })
     return _view(session, person, vault.workflows.get(workflow.id))
 
@@ -453,7 +490,9 @@ def close_offboarding(session: Session, email: str, successor: str | None = None
 def _step_state(step: PlanStep, closed: bool) -> str:
     if step.done:
         return "done"
-    return "open at close (override)" if closed else "open"
+    if closed:
+        return "open at close (advisory)" if step.advisory else "open at close (override)"
+    return "open (advisory)" if step.advisory else "open"
 
 
 def offboarding_report(session: Session, email: str) -> Report:

@@ -28,8 +28,13 @@ def add_operator(
         if person is None:
             person_name = clean_text(person_name, "name") or name
             person = vault.people.add(person_name, email, None, None, PersonType.EMPLOYEE, None, session.ts())
-            session.record("person.add", person=person.id, detail={"email": email})
-        operator = vault.operators.add(name, person.id, session.ts(), added_by=session.operator.id)
+            # Naming the operator lets a recovery session record it (services.session).
+            session.record("person.add", person=person.id, detail={"email": email, "operator": name})
+        # A recovery session's operator id is None: added_by stays NULL, and the session's id
+        # says who chose this passphrase (whoever held the shares: not the operator's own).
+        bg = session.break_glass
+        operator = vault.operators.add(name, person.id, session.ts(), added_by=session.operator.id,
+                                       added_in_break_glass=bg.id if bg is not None else None)
         session.record("operator.add", person=person.id, detail={"operator": name})
         # The slot is written inside the transaction: if it fails, the record rolls back.
         add_operator_slot(vault, name, passphrase, slot_profile())

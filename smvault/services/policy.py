@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from smvault.domain.errors import PolicyError
 from smvault.domain.models import Account, Disclosure, Level, Person, PersonStatus, level_allows
-from smvault.services.session import Session
+from smvault.services.session import BREAK_GLASS_REFUSAL, Session
 
 
 def levels_in_force(session: Session, person: Person, account: Account) -> list[Level]:
+    # A recovery session reads and reveals everything (its entries say so, and its lock opens
+    # the rotation of what it saw); it changes nothing, so it holds no 'manage'.
+    if session.break_glass is not None and person is session.person:
+        return [Level.REVEAL]
     if person.status(session.now().date()) is PersonStatus.LEFT:
         return []
     return [Level(v) for v in session.vault.grants.in_force_for(person.id, account.id, session.ts())]
@@ -37,7 +41,10 @@ def require_manage(session: Session, account: Account) -> None:
 
     An account that nobody manages (no 'manage' grant in force) can be taken in hand by any
     operator: otherwise a new account, or one whose only manager left, could never be fixed.
+    A recovery session never may.
     """
+    if session.break_glass is not None:
+        raise PolicyError(BREAK_GLASS_REFUSAL)
     if Level.MANAGE in levels_in_force(session, session.person, account):
         return
     now = session.ts()

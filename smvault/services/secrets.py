@@ -7,6 +7,7 @@ import string
 from dataclasses import dataclass, field
 
 from smvault.domain import otp
+from smvault.domain.emergency import marker as emergency_marker
 from smvault.domain.errors import InvalidInputError, NotFoundError
 from smvault.domain.models import Account, Disclosure, MfaMethod, Person
 from smvault.domain.text import has_control_chars
@@ -14,6 +15,7 @@ from smvault.services.inputs import clean_text
 from smvault.services.lookup import account_by_ref, person_by_email
 from smvault.services.policy import require_disclosure, require_manage
 from smvault.services.session import Session
+from smvault.store.emergency import EmergencyAccess
 
 PASSWORD_ALPHABET = string.ascii_letters + string.digits + "!#$%&()*+,-./:;<=>?@[]^_{|}~"
 GENERATED_LENGTH = 24
@@ -107,6 +109,14 @@ def _disclosure_fields(session: Session, account: Account, recipient: Person | N
     # Handing a value to someone else shows it on the operator's own screen: they learn it too.
     if to.id != session.person.id:
         fields["by"] = session.person.id
+    # Under emergency access to this account held by the operator or by the recipient (the
+    # value reaches an emergency requester either way), the entry carries its marker: the
+    # post-incident rotation is made of these (one indexed query over open workflows). When
+    # both hold one, the operator's (store.emergency.EmergencyAccess.in_force says why).
+    emergency = EmergencyAccess(session.vault.conn).in_force(account.id, session.ts(), session.person.id,
+                                                             recipient.id if recipient else None)
+    if emergency is not None:
+        fields["bg"] = emergency_marker(*emergency)
     return fields
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from smvault.domain.clock import Clock, system_clock, timestamp
 from smvault.domain.errors import (
     AuthenticationError,
     IntegrityError,
+    PolicyError,
     UnknownOperatorError,
     UsageError,
 )
@@ -23,7 +26,7 @@ from smvault.store import failures
 from smvault.store import keyring as keyrings
 from smvault.store.anchor import AnchorFile, default_anchor_dir
 from smvault.store.kdf import DEFAULT_PROFILE, TEST_PROFILE, KdfProfile
-from smvault.store.vault import Vault
+from smvault.store.vault import Vault, check_keyring_record
 
 # Tests and the demo make many vaults; this switch picks a cheap Argon2id profile for NEW
 # slots only. Its name says what it is; SECURITY.md documents it.
@@ -38,6 +41,8 @@ def check_operator_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > 64 or has_control_chars(name) or any(c.isspace() for c in name):
         raise UsageError("an operator name is 1-64 characters with no spaces or control characters")
+    if name.lower() == BREAK_GLASS_NAME:
+        raise UsageError(f"'{BREAK_GLASS_NAME}' is reserved: it names recovery sessions in the log")
     return name
 
 
@@ -47,9 +52,81 @@ def check_passphrase(passphrase: bytes) -> bytes:
     return passphrase
 
 
+# --- break-glass (recovery) sessions ------------------------------------------------------------
+
+# How a recovery session appears in the log (`op`) and in messages; no operator may take it.
+BREAK_GLASS_NAME = "break-glass"
+BREAK_GLASS_REFUSAL = "a break-glass session can read and reveal secrets; unlock as an operator to change anything"
+UNLOCK_ACTION, LOCK_ACTION = "breakglass.unlock", "breakglass.lock"
+
+# What a recovery session may write to the log, hence do: every change records its entry in
+# its own transaction, so refusing the entry (Session.record) rolls the change back. The
+# allow-list is the one choke point; `require_manage` refuses earlier with the same words.
+RECOVERY_ACTIONS = frozenset({
+    UNLOCK_ACTION, LOCK_ACTION, "vault.unlock-failed",
+    # disclosures: reveal on every account
+    "secret.reveal", "secret.copy", "totp.code", "totp.qr", "secret.recovery-code.use",
+    # restoring access when the operators are locked out (the person only as part of it)
+    "operator.add",
+    # reading, which logs itself: reports, checkpoints, exports (never a backup: see below)
+    "log.verify", "log.checkpoint", "log.export", "offboard.report", "review.report",
+})
+
+# Refusals that say more than BREAK_GLASS_REFUSAL. A backup holds the keyring with the kit's
+# recovery slot: it would open, for ever, with the shares this session has just made known.
+RECOVERY_REFUSALS = {
+    "vault.backup": "a break-glass session cannot take a backup: it would open for ever with the"
+                    " shares used now. Unlock as an operator (after issuing a new kit) to take one",
+}
+
+
+def _recovery_may_record(action: str, fields: dict[str, Any]) -> bool:
+    if action in RECOVERY_ACTIONS:
+        return True
+    # `operator add` may create the new operator's person: its entry names the operator.
+    return action == "person.add" and bool((fields.get("detail") or {}).get("operator"))
+
+
+@dataclass(frozen=True)
+class BreakGlass:
+    """What marks a recovery session: every entry it records carries `marker`."""
+
+    id: str  # "recovery-<uuid4>"
+    incident: str
+    reason: str
+    kit_id: str
+    members: tuple[int, ...]  # the shares' member indexes (1-based)
+    started_at: datetime
+    custodians: tuple[str, ...] = ()  # the emails of the custodians whose shares were used
+
+    @property
+    def marker(self) -> dict[str, str]:
+        return {"id": self.id, "incident": self.incident}
+
+
+def _break_glass_actor(started_at: datetime) -> tuple[Operator, Person]:
+    """The synthetic operator and person a recovery session acts as. Neither is a row: their
+    ids are None, so nothing can point at them (a workflow, a grant, `added_by` stay NULL)
+    and disclosures name no recipient (`to`): the `bg` marker says who saw what."""
+    operator = Operator(id=None, name=BREAK_GLASS_NAME, person_id=None, created_at=started_at)  # type: ignore[arg-type]
+    person = Person(id=None, name="break-glass session", email="break-glass@recovery.invalid")  # type: ignore[arg-type]
+    return operator, person
+
+
+def require_operator(session: Session) -> None:
+    """Refuse (PolicyError) in a recovery session: for changes that do something before their
+    log entry (a rekey, a file) and would otherwise get past the allow-list."""
+    if session.break_glass is not None:
+        raise PolicyError(BREAK_GLASS_REFUSAL)
+
+
+# --- the session -----------------------------------------------------------------------------------
+
+
 @dataclass
 class Session:
-    """An unlocked vault and the operator acting in it."""
+    """An unlocked vault and the operator acting in it (a synthetic one for a recovery
+    session: `break_glass` is set, `operator.id` and `person.id` are None)."""
 
     vault: Vault
     operator: Operator
@@ -57,6 +134,9 @@ class Session:
     clock: Clock
     anchor: AnchorFile
     closed: bool = False
+    break_glass: BreakGlass | None = None
+    post_incident_id: int | None = None  # a recovery session, once locked: the workflow it opened or extended
+    _system_work: int = field(default=0, repr=False)
 
     def now(self) -> datetime:
         return self.clock()
@@ -64,11 +144,31 @@ class Session:
     def ts(self) -> str:
         return timestamp(self.clock())
 
-    def record(self, action: str, **fields: Any) -> ChainLink:
-        """Append one log entry; call inside the action's own transaction."""
+    def record(self, action: str, *, marked: bool = True, **fields: Any) -> ChainLink:
+        """Append one log entry; call inside the action's own transaction.
+
+        In a recovery session, an action outside RECOVERY_ACTIONS is refused (PolicyError),
+        which rolls the caller's transaction back; every entry carries the `bg` marker, except
+        the vault's own bookkeeping about other things (`marked=False`: failed unlocks of
+        others noted at this unlock, a kit's missing entry), which is not the session's doing."""
+        if self.break_glass is not None and not self._system_work and not _recovery_may_record(action, fields):
+            refusal = RECOVERY_REFUSALS.get(action) or f"{BREAK_GLASS_REFUSAL} (refused: {action})"
+            raise PolicyError(refusal)
         entry = {"ts": self.ts(), "op": self.operator.name, "action": action}
         entry.update({k: v for k, v in fields.items() if v is not None})
+        if self.break_glass is not None and marked:
+            entry["bg"] = self.break_glass.marker
         return self.vault.log.append(entry)
+
+    @contextlib.contextmanager
+    def system_work(self) -> Iterator[None]:
+        """Housekeeping the vault does by itself at unlock and lock (opening a post-incident
+        workflow): a recovery session may record it. Its entries still carry the marker."""
+        self._system_work += 1
+        try:
+            yield
+        finally:
+            self._system_work -= 1
 
     def atomic(self):
         return self.vault.atomic()
@@ -76,19 +176,40 @@ class Session:
     def close(self, failing: bool = False) -> None:
         """Move this machine's anchor to the head of the log, then close (idempotent).
 
-        When the command is already failing (`failing`), a failure to move the anchor must
-        not replace the real error: the anchor simply stays where it was.
+        A recovery session first logs its lock and opens (or extends) the post-incident
+        workflow of what it did. When the command is already failing (`failing`), a failure
+        here must not replace the real error: the next unlock opens the workflow instead
+        (services.post_incident.cover_unlocked_sessions), the anchor stays where it was.
         """
         if self.closed:
             return
         self.closed = True
+        problems: list[Exception] = []
         try:
-            self.anchor.write(self.vault.log.head())
-        except Exception:
-            if not failing:
-                raise
+            if self.break_glass is not None:
+                try:
+                    self._lock_break_glass()
+                except Exception as exc:
+                    problems.append(exc)
+            try:
+                self.anchor.write(self.vault.log.head())
+            except Exception as exc:
+                problems.append(exc)
         finally:
             self.vault.close()
+        if problems and not failing:
+            raise problems[0]
+
+    def _lock_break_glass(self) -> None:
+        from smvault.services.post_incident import open_post_incident  # it imports this module
+
+        bg = self.break_glass
+        with self.atomic():
+            self.record(LOCK_ACTION, detail={"incident": bg.incident, "started_at": timestamp(bg.started_at)})
+        with self.system_work():
+            workflow = open_post_incident(self, bg_id=bg.id, incident=bg.incident, reason=bg.reason,
+                                          origin="recovery")
+        self.post_incident_id = workflow.id if workflow is not None else None
 
     def __enter__(self) -> Session:
         return self
@@ -173,14 +294,92 @@ def unlock(
         session = Session(vault, operator, person, clock, _anchor(anchor_dir, directory, vault.vault_id))
         if check:
             verify_since_anchor(session)
+            check_keyring_record(vault)
             log_unlock(session)
             from smvault.services.operators import finish_interrupted_removals
 
             finish_interrupted_removals(session)
+            after_unlock(session)
     except BaseException:
         vault.close()
         raise
     return session
+
+
+def unlock_recovery(
+    directory: Path,
+    shares: list[str],
+    *,
+    reason: str,
+    incident: str,
+    clock: Clock = system_clock,
+    anchor_dir: Path | None = None,
+    check: bool = True,
+) -> Session:
+    """Unlock with K of the emergency kit's shares: a break-glass session.
+
+    It needs a reason and an incident id, acts as the synthetic operator "break-glass",
+    marks every entry it records with `bg` (id, incident), may read everything, disclose any
+    secret and add an operator, and nothing else (Session.record). Wrong or too few shares
+    raise ShareProblem or WrongPassphraseError and are noted like a failed unlock; the
+    unlock is checked (anchor, log) and logged (`breakglass.unlock`) as any other. Closing
+    it opens the post-incident workflow.
+    """
+    from smvault.domain.emergency import check_incident
+    from smvault.domain.shares import ShareProblem
+    from smvault.services.kit import check_share, kit_info, recover_vault_key_secret
+
+    reason = clean_text(reason, "reason", required=True)
+    incident = check_incident(incident)
+    started = clock()
+    now = timestamp(started)
+    try:
+        secret = recover_vault_key_secret(directory, shares)
+        vault = Vault.open_recovery(directory, secret, now)
+    except (ShareProblem, AuthenticationError) as exc:
+        # Which shares failed, and how, stays out of the file: the error told the person.
+        failures.record(directory, BREAK_GLASS_NAME, now, f"recovery: {type(exc).__name__}")
+        raise
+    try:
+        kit = kit_info(directory)
+        checks = [check_share(directory, text, number) for number, text in enumerate(shares, 1)]
+        bg = BreakGlass(id=f"recovery-{_uuid4()}", incident=incident, reason=reason,
+                        kit_id=kit.kit_id if kit else "?",
+                        members=tuple(c.member_index for c in checks), started_at=started,
+                        custodians=tuple(c.custodian_email for c in checks))
+        operator, person = _break_glass_actor(started)
+        session = Session(vault, operator, person, clock, _anchor(anchor_dir, directory, vault.vault_id),
+                          break_glass=bg)
+        if check:
+            verify_since_anchor(session)
+            check_keyring_record(vault)
+            log_unlock(session)
+            after_unlock(session)
+    except BaseException:
+        vault.close()
+        raise
+    return session
+
+
+def _uuid4() -> str:
+    import uuid  # recovery only: keeps `platform` off every command's start-up
+
+    return str(uuid.uuid4())
+
+
+def after_unlock(session: Session) -> None:
+    """What every checked unlock (operator or recovery) does once it is logged: log the kit in
+    force if its `kit.create` entry was lost (a crash after its rekey), open the post-incident
+    workflow of any recovery session that ended without locking (a crash, a kill), then let
+    emergency access move on with the clock."""
+    # Imported here: these modules import this one.
+    from smvault.services.emergency import sweep
+    from smvault.services.kit import log_unlogged_kit
+    from smvault.services.post_incident import cover_unlocked_sessions
+
+    log_unlogged_kit(session)
+    cover_unlocked_sessions(session)
+    sweep(session)
 
 
 def verify_since_anchor(session: Session) -> None:
@@ -209,15 +408,23 @@ def log_unlock(session: Session) -> None:
     failed = failures.pending(directory)
     with session.atomic():
         for event in failed:
+            # Not the recovery session's doing: no `bg` marker, even when it notes them.
             session.record(
-                "vault.unlock-failed",
+                "vault.unlock-failed", marked=False,
                 detail={
                     "operator": str(event.get("operator"))[:200],
                     "at": event.get("ts"),
                     "reason": event.get("reason"),
                 },
             )
-        session.record("vault.unlock")
+        bg = session.break_glass
+        if bg is None:
+            session.record("vault.unlock")
+        else:
+            session.record(UNLOCK_ACTION, detail={
+                "reason": bg.reason, "incident": bg.incident, "kit": bg.kit_id,
+                "members": list(bg.members), "custodians": list(bg.custodians),
+            })
     failures.clear(directory)
     # Anchor what was just verified now, not only at close: a command killed half way
     # must still leave this machine knowing the log reached this far.

@@ -12,21 +12,15 @@ from datetime import date
 
 from smvault.domain import transfer as rules
 from smvault.domain.clock import parse_timestamp, timestamp
-from smvault.domain.errors import (
-    ConflictError,
-    NotFoundError,
-    PolicyError,
-    UnknownOperatorError,
-    WrongPassphraseError,
-)
+from smvault.domain.errors import ConflictError, NotFoundError, PolicyError
 from smvault.domain.models import Account, MfaMethod, Operator, Person, PersonStatus
 from smvault.domain.transfer import TransferState
 from smvault.domain.workflow import Step, StepState, Workflow, WorkflowKind, require_open, require_step_open
+from smvault.services.approval import approver_facts, confirm_approver
 from smvault.services.inputs import clean_text
 from smvault.services.lookup import account_by_ref, person_by_email
 from smvault.services.policy import require_manage
-from smvault.services.session import Session
-from smvault.store import failures
+from smvault.services.session import Session, require_operator
 
 _FACT_ACTIONS = ("secret.password.set", "secret.totp.set", "totp.qr", "secret.reveal", "secret.copy")
 
@@ -264,33 +258,17 @@ def _approve(session: Session, ident: str, approver: Operator, how: str) -> Tran
         return _view(session, vault.workflows.get(workflow.id))
 
 
-def _approver_facts(session: Session, workflow: Workflow, operator: Operator) -> rules.Approver:
-    vault = session.vault
-    person = vault.people.get(operator.person_id)
-    # The log's order cannot be set back like a clock: was the operator added after the request?
-    added_later = any(
-        (e.get("detail") or {}).get("operator") == operator.name
-        for e in vault.log.entries(actions=("operator.add",), after_seq=workflow.opened_seq)
-    )
-    return rules.Approver(
-        operator_id=operator.id, person_id=operator.person_id, name=operator.name,
-        added_by=vault.operators.added_by(operator.id), created_at=operator.created_at,
-        own_passphrase=vault.operators.has_own_passphrase(operator.id),
-        added_after_request=added_later,
-        person_active=person.status(session.now().date()) is PersonStatus.ACTIVE,
-    )
-
-
 def _check_approver(session: Session, workflow: Workflow, approver: Operator) -> None:
     require_open(workflow)
     requester = session.vault.operators.get(workflow.opened_by)
     rules.require_approvable(workflow.state, requester.id, requester.person_id,
-                             _approver_facts(session, workflow, approver), workflow.person_id,
+                             approver_facts(session, approver, workflow.opened_seq), workflow.person_id,
                              workflow.opened_at)
 
 
 def approve_transfer(session: Session, ident: str) -> TransferView:
     """Approve as the session's operator (the CLI: the approver unlocked the vault themself)."""
+    require_operator(session)  # a recovery session has no operator to be the second pair of eyes
     return _approve(session, ident, session.operator, "cli")
 
 
@@ -303,17 +281,11 @@ def approve_transfer_as(session: Session, ident: str, approver: str, passphrase:
     entry's `op` is the session's operator; its detail names the approver and says
     "same-terminal".
     """
-    operator = session.vault.operators.by_name(approver)
-    if operator is None:
-        raise UnknownOperatorError(f"unknown operator '{approver}'")
-    # Policy first (cheap, and no passphrase is asked for a refusal), then the Argon2 check
-    # outside the write transaction, then `_approve` checks the policy again under the lock.
-    _check_approver(session, _load(session, ident), operator)
-    try:
-        session.vault.check_passphrase(operator.name, passphrase)
-    except WrongPassphraseError:
-        failures.record(session.vault.directory, operator.name, session.ts(), "approval")
-        raise
+    # Policy, then the passphrase outside the write transaction (services.approval); then
+    # `_approve` checks the policy again under the lock.
+    require_operator(session)
+    operator = confirm_approver(
+        session, approver, passphrase, lambda op: _check_approver(session, _load(session, ident), op))
     return _approve(session, ident, operator, "same-terminal")
 
 

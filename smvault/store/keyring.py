@@ -13,6 +13,12 @@ Every AEAD binds the keyring format and version, the vault id, the operator name
 slot's public key (the vault-key box also binds the keyring generation), so a slot cannot be
 moved to another operator, another vault or across a rekey.
 
+The optional recovery slot (the emergency kit) works the same way, except that its X25519
+private key is never stored: it is derived with HKDF from the kit's recovery secret, which
+exists only as SLIP-39 shares held by custodians. A rekey therefore reseals the recovery box
+to its public key without anyone's shares. Its box binds the vault id, the generation and the
+kit's public description (kit id, SLIP-39 identifier, threshold, custodians, creation time).
+
 Anyone holding the keyring can seal *some* key to an operator's public key (a sealed box does
 not authenticate its sender); such a key simply fails to open the database. What this file
 guarantees is confidentiality of the vault key and detection of edits, not who wrote a box.
@@ -24,7 +30,6 @@ and never put them in messages, reprs or logs.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import os
@@ -76,7 +81,22 @@ _SEALED_VAULT_KEY_LEN = _KEY_LEN + _NONCE_LEN + VAULT_KEY_LEN + _TAG_LEN  # eph 
 
 _PURPOSE_PRIVATE_KEY = b"private-key"
 _PURPOSE_VAULT_KEY = b"vault-key"
+_PURPOSE_RECOVERY_KEY = b"recovery-key"
+_PURPOSE_RECOVERY_VAULT_KEY = b"recovery-vault-key"
 _HKDF_INFO = b"smvault-keyring/v1 sealed vault key"
+
+RECOVERY_SECRET_LENS: Final = (16, 32)  # the secret SLIP-39 shares carry: 128 or 256 bits
+MAX_CUSTODIANS: Final = 16  # SLIP-39's limit on shares in a group
+MAX_CUSTODIAN_LEN: Final = 254  # an email address
+_SLIP39_IDENTIFIER_LIMIT = 2**15
+
+
+class WrongSharesError(WrongPassphraseError):
+    """Well-formed shares that do not open this vault's current emergency kit."""
+
+    def __init__(self) -> None:
+        super().__init__("these shares do not open this vault's current emergency kit")
+
 
 _VAULT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -138,6 +158,75 @@ class Slot:
         return f"Slot(operator={self.operator!r}, profile={self.profile!r})"
 
 
+_TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def _custodian_problem(custodian: object) -> str | None:
+    """Why `custodian` is not acceptable as a custodian (an email address), or None."""
+    if not isinstance(custodian, str) or not 3 <= len(custodian) <= MAX_CUSTODIAN_LEN:
+        return f"a custodian must be an email address of 3 to {MAX_CUSTODIAN_LEN} characters"
+    if "@" not in custodian or any(
+        ch.isspace() or unicodedata.category(ch).startswith("C") for ch in custodian
+    ):
+        return "a custodian must be an email address without spaces or control characters"
+    return None
+
+
+def _recovery_slot_problem(slot: RecoverySlot) -> str | None:
+    """Why the kit described by `slot` is not acceptable, or None (checked on build and load)."""
+    if not _vault_id_ok(slot.kit_id):
+        return "a kit id must be 1 to 128 letters, digits, '.', '_' or '-'"
+    if not _is_int(slot.identifier) or not 0 <= slot.identifier < _SLIP39_IDENTIFIER_LIMIT:
+        return f"a kit's SLIP-39 identifier must be an integer from 0 to {_SLIP39_IDENTIFIER_LIMIT - 1}"
+    if not isinstance(slot.custodians, tuple) or not 2 <= len(slot.custodians) <= MAX_CUSTODIANS:
+        return f"a kit needs 2 to {MAX_CUSTODIANS} custodians"
+    for custodian in slot.custodians:
+        problem = _custodian_problem(custodian)
+        if problem:
+            return problem
+    if len(set(slot.custodians)) != len(slot.custodians):
+        return "a kit's custodians must be distinct"
+    if not _is_int(slot.threshold) or not 2 <= slot.threshold <= len(slot.custodians):
+        return "a kit's threshold must be from 2 to its number of custodians"
+    if not isinstance(slot.created_at, str) or not _TIMESTAMP_RE.fullmatch(slot.created_at):
+        return "a kit's creation time must be a UTC timestamp like 2026-01-31T09:30:00Z"
+    return None
+
+
+@dataclass(frozen=True, repr=False)
+class RecoverySlot:
+    """The emergency kit's way in: the vault key sealed to a key derived from the shares.
+
+    Everything here is public or sealed; `custodians` are emails in SLIP-39 member order
+    (share 1 belongs to custodians[0]).
+    """
+
+    kit_id: str
+    identifier: int  # the SLIP-39 identifier every share of this kit carries
+    threshold: int
+    custodians: tuple[str, ...]
+    created_at: str
+    public_key: bytes
+    sealed_vault_key: bytes
+
+    def __post_init__(self) -> None:
+        if isinstance(self.custodians, list):
+            object.__setattr__(self, "custodians", tuple(self.custodians))
+        problem = _recovery_slot_problem(self)
+        if problem:
+            raise InvalidInputError(problem)
+        for field, length in (("public_key", _KEY_LEN), ("sealed_vault_key", _SEALED_VAULT_KEY_LEN)):
+            value = getattr(self, field)
+            if not isinstance(value, bytes) or len(value) != length:
+                raise InvalidInputError(f"the recovery slot's {field} has the wrong type or length")
+
+    def __repr__(self) -> str:
+        return (
+            f"RecoverySlot(kit_id={self.kit_id!r}, threshold={self.threshold},"
+            f" custodians={len(self.custodians)})"
+        )
+
+
 @dataclass(frozen=True, repr=False)
 class Keyring:
     """All slots of one vault. Immutable: every change returns a new Keyring."""
@@ -145,7 +234,7 @@ class Keyring:
     vault_id: str
     generation: int
     slots: Mapping[str, Slot]
-    recovery: dict[str, Any] | None = None  # reserved: kept opaque and round-tripped unchanged
+    recovery: RecoverySlot | None = None  # the emergency kit, if one was created
 
     def __post_init__(self) -> None:
         if not _vault_id_ok(self.vault_id):
@@ -160,14 +249,8 @@ class Keyring:
             if not isinstance(slot, Slot) or slot.operator != name:
                 raise InvalidInputError("each keyring slot must be filed under its operator's name")
         object.__setattr__(self, "slots", MappingProxyType(slots))
-        if self.recovery is not None:
-            if not isinstance(self.recovery, dict):
-                raise InvalidInputError("the recovery slot must be a dict or None")
-            try:
-                json.dumps(self.recovery, allow_nan=False)
-            except (TypeError, ValueError):
-                raise InvalidInputError("the recovery slot must be plain JSON data") from None
-            object.__setattr__(self, "recovery", copy.deepcopy(self.recovery))
+        if self.recovery is not None and not isinstance(self.recovery, RecoverySlot):
+            raise InvalidInputError("the recovery slot must be a RecoverySlot or None")
 
     @property
     def operators(self) -> tuple[str, ...]:
@@ -176,17 +259,21 @@ class Keyring:
     def __repr__(self) -> str:
         return (
             f"Keyring(vault_id={self.vault_id!r}, generation={self.generation},"
-            f" operators={list(self.operators)!r},"
-            f" recovery={'present' if self.recovery is not None else None})"
+            f" operators={list(self.operators)!r}, recovery={self.recovery!r})"
         )
 
 
 # --------------------------------------------------------------------------- crypto
 
 
+def _encode(*fields: bytes) -> bytes:
+    """Unambiguous (length-prefixed) concatenation."""
+    return b"".join(len(f).to_bytes(4, "big") + f for f in fields)
+
+
 def _aad(purpose: bytes, vault_id: str, operator: str, public_key: bytes, *extra: bytes) -> bytes:
-    """Unambiguous (length-prefixed) encoding of everything a box is bound to."""
-    fields = (
+    """Everything a box is bound to."""
+    return _encode(
         FORMAT.encode(),
         FORMAT_VERSION.to_bytes(4, "big"),
         purpose,
@@ -195,7 +282,6 @@ def _aad(purpose: bytes, vault_id: str, operator: str, public_key: bytes, *extra
         public_key,
         *extra,
     )
-    return b"".join(len(f).to_bytes(4, "big") + f for f in fields)
 
 
 def _private_key_aad(vault_id: str, operator: str, public_key: bytes) -> bytes:
@@ -219,39 +305,100 @@ def _damaged_slot(operator: str) -> IntegrityError:
     return IntegrityError(f"keyring slot for '{operator}' is damaged")
 
 
-def _seal_vault_key(
-    vault_id: str, generation: int, operator: str, public_key: bytes, vault_key: bytes
-) -> bytes:
+def _seal_to(public_key: bytes, vault_key: bytes, aad: bytes) -> bytes:
+    """A sealed box (ephemeral X25519 + HKDF + ChaCha20-Poly1305) for `public_key`.
+
+    Raises ValueError for a low-order public key (only a damaged slot can hold one).
+    """
     ephemeral = X25519PrivateKey.generate()
     ephemeral_public = ephemeral.public_key().public_bytes_raw()
-    try:
-        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public_key))
-    except ValueError:  # a low-order point: only a damaged public key can be one
-        raise _damaged_slot(operator) from None
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public_key))
     nonce = os.urandom(_NONCE_LEN)
     sealed = ChaCha20Poly1305(_box_key(shared, ephemeral_public, public_key)).encrypt(
-        nonce, vault_key, _vault_key_aad(vault_id, generation, operator, public_key)
+        nonce, vault_key, aad
     )
     return ephemeral_public + nonce + sealed
 
 
-def _unseal_vault_key(kr: Keyring, slot: Slot, private_key: X25519PrivateKey) -> bytes:
-    box = slot.sealed_vault_key
+def _open_box(box: bytes, private_key: X25519PrivateKey, public_key: bytes, aad: bytes) -> bytes:
+    """The vault key in `box`; raises InvalidTag or ValueError when it does not open."""
     ephemeral_public, nonce, sealed = (
         box[:_KEY_LEN],
         box[_KEY_LEN : _KEY_LEN + _NONCE_LEN],
         box[_KEY_LEN + _NONCE_LEN :],
     )
+    shared = private_key.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+    vault_key = ChaCha20Poly1305(_box_key(shared, ephemeral_public, public_key)).decrypt(
+        nonce, sealed, aad
+    )
+    if len(vault_key) != VAULT_KEY_LEN:
+        raise ValueError("wrong vault key length")
+    return vault_key
+
+
+def _seal_vault_key(
+    vault_id: str, generation: int, operator: str, public_key: bytes, vault_key: bytes
+) -> bytes:
     try:
-        shared = private_key.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
-        aad = _vault_key_aad(kr.vault_id, kr.generation, slot.operator, slot.public_key)
-        box_key = _box_key(shared, ephemeral_public, slot.public_key)
-        vault_key = ChaCha20Poly1305(box_key).decrypt(nonce, sealed, aad)
+        return _seal_to(
+            public_key, vault_key, _vault_key_aad(vault_id, generation, operator, public_key)
+        )
+    except ValueError:
+        raise _damaged_slot(operator) from None
+
+
+def _unseal_vault_key(kr: Keyring, slot: Slot, private_key: X25519PrivateKey) -> bytes:
+    aad = _vault_key_aad(kr.vault_id, kr.generation, slot.operator, slot.public_key)
+    try:
+        return _open_box(slot.sealed_vault_key, private_key, slot.public_key, aad)
     except (InvalidTag, ValueError):
         raise _damaged_slot(slot.operator) from None
-    if len(vault_key) != VAULT_KEY_LEN:
-        raise _damaged_slot(slot.operator)
-    return vault_key
+
+
+# -- the recovery slot
+
+
+def _recovery_private_key(vault_id: str, kit_id: str, recovery_secret: bytes) -> X25519PrivateKey:
+    """The kit's private key, a pure function of the shares' secret (never stored)."""
+    info = _encode(
+        FORMAT.encode(),
+        FORMAT_VERSION.to_bytes(4, "big"),
+        _PURPOSE_RECOVERY_KEY,
+        vault_id.encode(),
+        kit_id.encode(),
+    )
+    seed = HKDF(algorithm=SHA256(), length=_KEY_LEN, salt=None, info=info).derive(recovery_secret)
+    return X25519PrivateKey.from_private_bytes(seed)
+
+
+def _recovery_aad(vault_id: str, generation: int, slot: RecoverySlot) -> bytes:
+    """Binds the box to the vault, the generation and everything the kit says about itself."""
+    return _aad(
+        _PURPOSE_RECOVERY_VAULT_KEY,
+        vault_id,
+        slot.kit_id,
+        slot.public_key,
+        generation.to_bytes(8, "big"),
+        slot.identifier.to_bytes(4, "big"),
+        slot.threshold.to_bytes(4, "big"),
+        slot.created_at.encode(),
+        len(slot.custodians).to_bytes(4, "big"),
+        *(custodian.encode() for custodian in slot.custodians),
+    )
+
+
+_DAMAGED_RECOVERY = "the keyring's recovery slot (emergency kit) is damaged"
+
+
+def _sealed_recovery(
+    vault_id: str, generation: int, slot: RecoverySlot, vault_key: bytes
+) -> RecoverySlot:
+    """`slot` with `vault_key` sealed to its public key for `generation` (no shares needed)."""
+    try:
+        box = _seal_to(slot.public_key, vault_key, _recovery_aad(vault_id, generation, slot))
+    except ValueError:
+        raise IntegrityError(_DAMAGED_RECOVERY) from None
+    return dataclasses.replace(slot, sealed_vault_key=box)
 
 
 def _seal_private_key(
@@ -418,6 +565,75 @@ def with_passphrase(
     return dataclasses.replace(kr, slots={**kr.slots, operator: new_slot})
 
 
+def _check_recovery_secret(recovery_secret: object) -> bytes:
+    if not isinstance(recovery_secret, (bytes, bytearray)) or len(recovery_secret) not in (
+        RECOVERY_SECRET_LENS
+    ):
+        raise InvalidInputError("a recovery secret must be 16 or 32 bytes")
+    return bytes(recovery_secret)
+
+
+def with_recovery(
+    kr: Keyring,
+    recovery_secret: bytes,
+    vault_key: bytes,
+    *,
+    kit_id: str,
+    identifier: int,
+    threshold: int,
+    custodians: tuple[str, ...] | list[str],
+    created_at: str,
+) -> Keyring:
+    """Add the emergency kit's slot: `vault_key` sealed to the key `recovery_secret` derives.
+
+    Refuses a keyring that already has a kit: replacing one in place would leave the old
+    shares working against any old copy of the keyring (keyring.json.bak). Replace a kit by
+    rekeying: `resealed(kr, new_key, recovery=None)`, then this, then a database rekey.
+    """
+    if kr.recovery is not None:
+        raise ConflictError(
+            "this keyring already has an emergency kit: a new one needs a rekey"
+            " (resealed(..., recovery=None) first)"
+        )
+    recovery_secret = _check_recovery_secret(recovery_secret)
+    vault_key = _check_vault_key(vault_key)
+    if not _vault_id_ok(kit_id):
+        raise InvalidInputError("a kit id must be 1 to 128 letters, digits, '.', '_' or '-'")
+    public_key = _recovery_private_key(kr.vault_id, kit_id, recovery_secret).public_key()
+    unsealed = RecoverySlot(
+        kit_id=kit_id,
+        identifier=identifier,
+        threshold=threshold,
+        custodians=tuple(custodians),
+        created_at=created_at,
+        public_key=public_key.public_bytes_raw(),
+        sealed_vault_key=bytes(_SEALED_VAULT_KEY_LEN),  # a placeholder, replaced just below
+    )
+    slot = _sealed_recovery(kr.vault_id, kr.generation, unsealed, vault_key)
+    return dataclasses.replace(kr, recovery=slot)
+
+
+def unlock_recovery(kr: Keyring, recovery_secret: bytes) -> bytes:
+    """The vault key, recovered from the emergency kit's slot with the shares' secret."""
+    slot = kr.recovery
+    if slot is None:
+        raise NotFoundError("this vault has no emergency kit")
+    recovery_secret = _check_recovery_secret(recovery_secret)
+    private_key = _recovery_private_key(kr.vault_id, slot.kit_id, recovery_secret)
+    if private_key.public_key().public_bytes_raw() != slot.public_key:
+        raise WrongSharesError()  # shares of an older kit, or of another vault's
+    try:
+        return _open_box(
+            slot.sealed_vault_key,
+            private_key,
+            slot.public_key,
+            _recovery_aad(kr.vault_id, kr.generation, slot),
+        )
+    except (InvalidTag, ValueError):
+        # The key is right, so the box or what it is bound to (threshold, custodians...) was edited.
+        raise IntegrityError(_DAMAGED_RECOVERY) from None
+
+
 class _Keep:
     def __repr__(self) -> str:
         return "KEEP"
@@ -429,14 +645,15 @@ _KEEP: Final = _Keep()
 def _resealed(
     kr: Keyring, slots: Mapping[str, Slot], new_vault_key: bytes, recovery: object
 ) -> Keyring:
+    """Seal `new_vault_key` to every slot for generation+1.
+
+    The recovery slot is resealed to its own public key (`recovery=KEEP`, the default: the
+    emergency kit keeps working across the rekey) or dropped (`recovery=None`, when a new kit
+    is about to replace it).
+    """
     new_vault_key = _check_vault_key(new_vault_key)
-    if recovery is _KEEP:
-        if kr.recovery is not None:
-            raise ConflictError(
-                "the recovery slot still seals the old vault key: reseal it as well"
-                " (pass recovery=...) or drop it (recovery=None)"
-            )
-        recovery = None
+    if recovery is not _KEEP and recovery is not None:
+        raise TypeError("recovery must be KEEP (reseal the kit) or None (drop it)")
     generation = kr.generation + 1
     new_slots = {
         name: dataclasses.replace(
@@ -447,7 +664,10 @@ def _resealed(
         )
         for name, slot in slots.items()
     }
-    return Keyring(kr.vault_id, generation, new_slots, recovery)  # type: ignore[arg-type]
+    new_recovery = None
+    if recovery is _KEEP and kr.recovery is not None:
+        new_recovery = _sealed_recovery(kr.vault_id, generation, kr.recovery, new_vault_key)
+    return Keyring(kr.vault_id, generation, new_slots, new_recovery)
 
 
 def without_operator(
@@ -457,7 +677,7 @@ def without_operator(
 
     The removed person may have kept the old vault key, so the database must be rekeyed to
     `new_vault_key` (see save_pending / commit_pending for the two-phase write).
-    If the keyring has a recovery slot, pass its resealed replacement as `recovery`.
+    A recovery slot is resealed to the new key (see `_resealed`).
     """
     if not isinstance(operator, str) or operator not in kr.slots:
         raise NotFoundError(f"unknown operator '{operator}'")
@@ -472,6 +692,84 @@ def resealed(kr: Keyring, new_vault_key: bytes, *, recovery: object = _KEEP) -> 
     if not kr.slots:
         raise PolicyError("the keyring has no operators to seal a vault key to")
     return _resealed(kr, kr.slots, new_vault_key, recovery)
+
+
+# --------------------------------------------------------------------------- public record
+
+# keyring.json is an ordinary file: whoever can write it (and nothing else) can swap a public
+# key for one of their own. Nothing opens with such a slot, but the next rekey would seal the
+# new vault key to it. So the vault keeps the keyring's public half inside its encrypted
+# database (store.vault), and every rekey compares the file with that record first.
+
+
+def public_record(kr: Keyring) -> dict[str, Any]:
+    """The keyring's public description: each operator's public key and the recovery slot's
+    public fields (never a sealed box: those change at every rekey and vouch for nothing)."""
+    recovery = kr.recovery
+    return {
+        "operators": {
+            name: b64encode(slot.public_key).decode("ascii") for name, slot in sorted(kr.slots.items())
+        },
+        "recovery": None
+        if recovery is None
+        else {
+            "kit_id": recovery.kit_id,
+            "identifier": recovery.identifier,
+            "threshold": recovery.threshold,
+            "custodians": list(recovery.custodians),
+            "created_at": recovery.created_at,
+            "public_key": b64encode(recovery.public_key).decode("ascii"),
+        },
+    }
+
+
+def record_json(record: Mapping[str, Any]) -> str:
+    """Canonical JSON text of a public record (what the database stores)."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+_RECOVERY_RECORD_FIELDS = ("kit_id", "identifier", "threshold", "custodians", "created_at", "public_key")
+
+
+def record_differences(
+    kr: Keyring, record: Mapping[str, Any], *, unrecorded_ok: frozenset[str] = frozenset()
+) -> list[str]:
+    """How `kr` differs from `record` (a `public_record`), in words; empty when it matches.
+
+    A slot the record does not hold, for a name in `unrecorded_ok`, is no difference: the
+    caller knows it is not an operator (an interrupted `operator add`, or a slot nobody will
+    ever seal a key to) and leaves it out of every rekey.
+    """
+    problems: list[str] = []
+    ours = public_record(kr)
+    recorded_ops: Mapping[str, str] = record.get("operators") or {}
+    for name, key in ours["operators"].items():
+        if name not in recorded_ops:
+            if name not in unrecorded_ok:
+                problems.append(f"keyring.json has a slot for '{name}', whom the vault does not record")
+        elif recorded_ops[name] != key:
+            problems.append(
+                f"keyring.json's slot for operator '{name}' does not hold the public key recorded in the vault"
+            )
+    for name in recorded_ops:
+        if name not in ours["operators"]:
+            problems.append(f"keyring.json has no slot for operator '{name}', whom the vault records")
+    mine, theirs = ours["recovery"], record.get("recovery")
+    if mine is None and theirs is not None:
+        problems.append(
+            f"keyring.json has no recovery slot, but the vault records emergency kit {theirs['kit_id'][:8]}"
+        )
+    elif mine is not None and theirs is None:
+        problems.append(
+            "keyring.json has a recovery slot, but the vault records no emergency kit"
+        )
+    elif mine is not None and theirs is not None and mine != theirs:
+        fields = [f for f in _RECOVERY_RECORD_FIELDS if mine.get(f) != theirs.get(f)]
+        problems.append(
+            "keyring.json's recovery slot does not match the kit recorded in the vault"
+            f" (its {', '.join(fields)} differ{'s' if len(fields) == 1 else ''})"
+        )
+    return problems
 
 
 # --------------------------------------------------------------------------- JSON
@@ -503,7 +801,17 @@ def to_json(kr: Keyring) -> bytes:
             }
             for name, slot in sorted(kr.slots.items())
         },
-        "recovery": kr.recovery,
+        "recovery": None
+        if kr.recovery is None
+        else {
+            "kit_id": kr.recovery.kit_id,
+            "identifier": kr.recovery.identifier,
+            "threshold": kr.recovery.threshold,
+            "custodians": list(kr.recovery.custodians),
+            "created_at": kr.recovery.created_at,
+            "public_key": b64(kr.recovery.public_key),
+            "sealed_vault_key": b64(kr.recovery.sealed_vault_key),
+        },
     }
     return (json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False) + "\n").encode(
         "ascii"
@@ -624,7 +932,63 @@ def _parse(document: object) -> Keyring:
     recovery = document["recovery"]
     if recovery is not None and not isinstance(recovery, dict):
         raise _Damaged("expected an object or null", "recovery")
-    return Keyring(vault_id=vault_id, generation=generation, slots=slots, recovery=recovery)
+    return Keyring(
+        vault_id=vault_id,
+        generation=generation,
+        slots=slots,
+        recovery=None if recovery is None else _parse_recovery(recovery),
+    )
+
+
+_RECOVERY_FIELDS = (
+    "kit_id",
+    "identifier",
+    "threshold",
+    "custodians",
+    "created_at",
+    "public_key",
+    "sealed_vault_key",
+)
+
+
+def _parse_recovery(raw: dict[str, Any]) -> RecoverySlot:
+    where = "recovery"
+    _object(raw, where, _RECOVERY_FIELDS)
+    if not _vault_id_ok(raw["kit_id"]):
+        raise _Damaged("not a valid kit id", f"{where}.kit_id")
+    identifier = _int_field(raw["identifier"], f"{where}.identifier")
+    if not 0 <= identifier < _SLIP39_IDENTIFIER_LIMIT:
+        raise _Damaged("not a SLIP-39 identifier (0 to 32767)", f"{where}.identifier")
+    threshold = _int_field(raw["threshold"], f"{where}.threshold")
+    custodians = raw["custodians"]
+    if not isinstance(custodians, list):
+        raise _Damaged("expected a list", f"{where}.custodians")
+    for index, custodian in enumerate(custodians):
+        if _custodian_problem(custodian):
+            raise _Damaged("not a valid custodian email", f"{where}.custodians[{index}]")
+        if custodian in custodians[:index]:
+            raise _Damaged("a custodian appears twice", f"{where}.custodians[{index}]")
+    if not 2 <= len(custodians) <= MAX_CUSTODIANS:
+        raise _Damaged(f"a kit has 2 to {MAX_CUSTODIANS} custodians", f"{where}.custodians")
+    if not 2 <= threshold <= len(custodians):
+        raise _Damaged("not from 2 to the number of custodians", f"{where}.threshold")
+    created_at = raw["created_at"]
+    if not isinstance(created_at, str) or not _TIMESTAMP_RE.fullmatch(created_at):
+        raise _Damaged("not a UTC timestamp", f"{where}.created_at")
+    try:
+        return RecoverySlot(
+            kit_id=raw["kit_id"],
+            identifier=identifier,
+            threshold=threshold,
+            custodians=tuple(custodians),
+            created_at=created_at,
+            public_key=_bytes_field(raw["public_key"], f"{where}.public_key", (_KEY_LEN,)),
+            sealed_vault_key=_bytes_field(
+                raw["sealed_vault_key"], f"{where}.sealed_vault_key", (_SEALED_VAULT_KEY_LEN,)
+            ),
+        )
+    except InvalidInputError as exc:  # a model check the field checks above did not anticipate
+        raise _Damaged(exc.message, where) from None
 
 
 def from_json(data: bytes, *, source: str = KEYRING_FILE) -> Keyring:

@@ -227,3 +227,34 @@ class AccessLog:
         )
         params = (after_seq, *account_actions, person_id, person_id, *operator_names, *person_actions, person_id)
         return [json.loads(body) for (body,) in self._conn.execute(sql, params)]
+
+    # --- added for break-glass (new methods; the ones above are unchanged) ---------------
+
+    # Every entry of a break-glass session (or made under an emergency grant) carries
+    # `bg = {"id", "incident"}`; schema v6's partial index log_break_glass holds only those,
+    # so both queries read a handful of rows however long the log is. The IS NOT NULL term
+    # repeats the index's WHERE so SQLite sees the query is within it.
+
+    def break_glass_entries(self, bg_id: str) -> list[dict[str, Any]]:
+        """Parsed entries of one break-glass session (by `bg.id`), oldest first."""
+        rows = self._conn.execute(
+            "SELECT body FROM log WHERE json_extract(body, '$.bg.id') IS NOT NULL"
+            " AND json_extract(body, '$.bg.id') = ? ORDER BY seq", (bg_id,))
+        return [json.loads(body) for (body,) in rows]
+
+    def break_glass_actions(self, action: str) -> list[dict[str, Any]]:
+        """Parsed break-glass entries with this action (e.g. every `breakglass.unlock`), oldest first."""
+        # INDEXED BY: without it SQLite prefers walking the whole log in seq order.
+        rows = self._conn.execute(
+            "SELECT body FROM log INDEXED BY log_break_glass WHERE json_extract(body, '$.bg.id') IS NOT NULL"
+            " AND json_extract(body, '$.action') = ? ORDER BY seq", (action,))
+        return [json.loads(body) for (body,) in rows]
+
+    def kit_created(self, kit_id: str) -> dict[str, Any] | None:
+        """The first `kit.create` entry for this kit id, or None (schema v6's log_kit_create
+        index holds only `kit.create` entries, so this reads a handful of rows)."""
+        row = self._conn.execute(
+            "SELECT body FROM log INDEXED BY log_kit_create"
+            " WHERE json_extract(body, '$.action') = 'kit.create'"
+            " AND json_extract(body, '$.detail.kit_id') = ? ORDER BY seq LIMIT 1", (kit_id,)).fetchone()
+        return json.loads(row[0]) if row else None

@@ -7,6 +7,7 @@ caller's BEGIN IMMEDIATE, and the version row is written in that same transactio
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -119,6 +120,12 @@ class Migration:
     version: int
     name: str
     apply: Callable[[Connection], None]
+    # SQLite changes a table's constraints only by rebuilding it (create the new table, copy,
+    # drop the old, rename), and its documented procedure turns foreign keys off around the
+    # transaction (the pragma is a no-op inside one) and checks them before committing. Name
+    # the rebuilt tables and those whose foreign keys point at them: only their keys are
+    # checked, so an old dangling row elsewhere cannot block an unrelated upgrade forever.
+    rebuilds_tables: tuple[str, ...] = ()
 
 
 def _statements(statements: list[str]) -> Callable[[Connection], None]:
@@ -232,12 +239,64 @@ _SCHEMA_V5 = [
         ('secret.password.set', 'secret.totp.set', 'secret.recovery-codes.add')""",
 ]
 
+# Break-glass: emergency access requests and post-incident rotation are workflows, and a
+# post-incident workflow may be opened by a recovery session (no operator row) or by the system
+# when a grant lapses: `opened_by` becomes nullable. Changing a CHECK and a NOT NULL means
+# rebuilding the table (workflow_steps' foreign key names the table, so it follows the rename).
+# Entries of one break-glass session are found by their `bg.id`.
+_WORKFLOW_INDEXES_V6 = [
+    """CREATE INDEX workflows_open ON workflows(kind) WHERE closed_at IS NULL""",
+    """CREATE UNIQUE INDEX workflows_one_offboarding ON workflows(person_id)
+        WHERE kind = 'offboarding' AND closed_at IS NULL""",
+    """CREATE UNIQUE INDEX workflows_one_transfer ON workflows(account_id)
+        WHERE kind = 'transfer' AND closed_at IS NULL""",
+    # One open post-incident workflow per incident: a second session for the same incident
+    # extends it (services.post_incident), and a race between two processes fails here.
+    """CREATE UNIQUE INDEX workflows_one_post_incident ON workflows(json_extract(data, '$.incident'))
+        WHERE kind = 'post-incident' AND closed_at IS NULL""",
+]
+
+_SCHEMA_V6 = [
+    """CREATE TABLE workflows_v6 (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL
+            CHECK (kind IN ('offboarding', 'transfer', 'review', 'emergency', 'post-incident')),
+        state TEXT NOT NULL,
+        person_id INTEGER REFERENCES people(id),
+        account_id INTEGER REFERENCES accounts(id),
+        opened_by INTEGER REFERENCES operators(id),
+        opened_at TEXT NOT NULL,
+        opened_seq INTEGER NOT NULL,
+        closed_by INTEGER REFERENCES operators(id),
+        closed_at TEXT,
+        data TEXT NOT NULL DEFAULT '{}')""",
+    """INSERT INTO workflows_v6 (id, kind, state, person_id, account_id, opened_by, opened_at,
+        opened_seq, closed_by, closed_at, data)
+        SELECT id, kind, state, person_id, account_id, opened_by, opened_at, opened_seq,
+        closed_by, closed_at, data FROM workflows""",
+    """DROP TABLE workflows""",
+    """ALTER TABLE workflows_v6 RENAME TO workflows""",
+    *_WORKFLOW_INDEXES_V6,
+    """CREATE INDEX log_break_glass ON log(json_extract(body, '$.bg.id'))
+        WHERE json_extract(body, '$.bg.id') IS NOT NULL""",
+    # An operator added by a recovery session has a passphrase chosen by whoever held the
+    # shares: dual control counts them as not having their own until they change it. NULL
+    # for everyone else; the break-glass session's id otherwise.
+    """ALTER TABLE operators ADD COLUMN added_in_break_glass TEXT""",
+    # Every unlock checks that the kit in force has its `kit.create` entry (a crash between
+    # a kit's rekey and its entry leaves none): a handful of rows, whatever the log's length.
+    """CREATE INDEX log_kit_create ON log(json_extract(body, '$.detail.kit_id'))
+        WHERE json_extract(body, '$.action') = 'kit.create'""",
+]
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _statements(_SCHEMA_V1)),
     Migration(2, "workflows and backup owners", _statements(_SCHEMA_V2)),
     Migration(3, "covering index of disclosures by recipient", _statements(_SCHEMA_V3)),
     Migration(4, "who added each operator, and who set their own passphrase", _v4_operator_provenance),
     Migration(5, "disclosures by the operator who handed them over", _statements(_SCHEMA_V5)),
+    Migration(6, "break-glass workflows and entries", _statements(_SCHEMA_V6),
+              rebuilds_tables=("workflows", "workflow_steps")),
 )
 
 LATEST = MIGRATIONS[-1].version
@@ -270,11 +329,61 @@ def migrate(conn: Connection, tx: Transactions, now: str) -> list[int]:
     for migration in MIGRATIONS:
         if migration.version <= version:
             continue
-        with tx.atomic():
-            migration.apply(conn)
-            conn.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                (migration.version, migration.name, now),
-            )
+        if migration.rebuilds_tables:
+            _apply_rebuilding(conn, tx, migration, now)
+        else:
+            _apply(conn, tx, migration, now)
         applied.append(migration.version)
     return applied
+
+
+def _apply(conn: Connection, tx: Transactions, migration: Migration, now: str) -> None:
+    with tx.atomic():
+        migration.apply(conn)
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            (migration.version, migration.name, now),
+        )
+
+
+def _apply_rebuilding(conn: Connection, tx: Transactions, migration: Migration, now: str) -> None:
+    """SQLite's procedure for changing a table (https://sqlite.org/lang_altertable.html#otheralter):
+    foreign keys off outside the transaction (otherwise DROP TABLE would cascade or fail), the
+    rebuild, a foreign key check inside the transaction (rows coming back roll it all back),
+    and foreign keys on again whatever happened."""
+    if tx.in_transaction:
+        raise RuntimeError("a table-rebuilding migration cannot run inside a transaction")
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        with tx.atomic():
+            _apply_and_check(conn, migration, now)
+    except BaseException:
+        # Turn them on again, but a failure doing so must not replace the migration's error.
+        with contextlib.suppress(Exception):
+            conn.execute("PRAGMA foreign_keys = ON")
+        raise
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _apply_and_check(conn: Connection, migration: Migration, now: str) -> None:
+    migration.apply(conn)
+    broken = [
+        row
+        for table in migration.rebuilds_tables
+        for row in conn.execute(f"PRAGMA foreign_key_check({_quoted(table)})").fetchall()
+    ]
+    if broken:
+        tables = sorted({row[0] for row in broken})
+        raise IntegrityError(
+            f"migration {migration.version} ({migration.name}) would leave {len(broken)} rows "
+            f"with a dangling reference (in {', '.join(tables)}); nothing was changed"
+        )
+    conn.execute(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+        (migration.version, migration.name, now),
+    )
+
+
+def _quoted(name: str) -> str:
+    """An SQL identifier (the names come from this module, never from input)."""
+    return '"' + name.replace('"', '""') + '"'

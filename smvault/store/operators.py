@@ -17,8 +17,17 @@ class Operators:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def add(self, name: str, person_id: int, now: str, added_by: int | None = None) -> Operator:
-        """`added_by`: the operator who added this one (None for a vault's first operator)."""
+    def add(self, name: str, person_id: int, now: str, added_by: int | None = None,
+            added_in_break_glass: str | None = None) -> Operator:
+        """`added_by`: the operator who added this one (None for a vault's first operator,
+        and for one added by a recovery session, whose id is `added_in_break_glass`)."""
+        if added_in_break_glass is not None:
+            cursor = self._conn.execute(
+                "INSERT INTO operators (name, person_id, created_at, added_in_break_glass)"
+                " VALUES (?, ?, ?, ?)",
+                (name, person_id, now, added_in_break_glass),
+            )
+            return self.get(cursor.lastrowid)
         if added_by is None:  # also the path of a vault created before schema v4 (tests)
             cursor = self._conn.execute(
                 "INSERT INTO operators (name, person_id, created_at) VALUES (?, ?, ?)",
@@ -39,11 +48,20 @@ class Operators:
     def passphrase_changed(self, operator_id: int, now: str) -> None:
         self._conn.execute("UPDATE operators SET passphrase_changed_at = ? WHERE id = ?", (now, operator_id))
 
+    def added_in_break_glass(self, operator_id: int) -> str | None:
+        """The id of the recovery session that added this operator, or None."""
+        row = self._conn.execute(
+            "SELECT added_in_break_glass FROM operators WHERE id = ?", (operator_id,)
+        ).fetchone()
+        return row[0] if row else None
+
     def has_own_passphrase(self, operator_id: int) -> bool:
         """True once the operator changed the passphrase chosen by whoever added them (and
-        always for a vault's first operator, who chose theirs)."""
+        always for a vault's first operator, who chose theirs). One added by a recovery
+        session has a passphrase chosen by whoever held the shares: not their own either."""
         row = self._conn.execute(
-            "SELECT added_by IS NULL OR passphrase_changed_at IS NOT NULL FROM operators WHERE id = ?",
+            "SELECT (added_by IS NULL AND added_in_break_glass IS NULL)"
+            " OR passphrase_changed_at IS NOT NULL FROM operators WHERE id = ?",
             (operator_id,),
         ).fetchone()
         return bool(row and row[0])

@@ -41,7 +41,7 @@ class Workflows:
         self._conn = conn
 
     def add(self, kind: WorkflowKind, state: str, *, person_id: int | None, account_id: int | None,
-            opened_by: int, opened_at: str, opened_seq: int, data: dict[str, Any],
+            opened_by: int | None, opened_at: str, opened_seq: int, data: dict[str, Any],
             steps: Iterable[StepSpec]) -> Workflow:
         cursor = self._conn.execute(
             "INSERT INTO workflows (kind, state, person_id, account_id, opened_by, opened_at, "

@@ -56,6 +56,7 @@ def test_counts_of_an_almost_empty_vault(session):
         "passwords": 0, "totp_seeds": 0, "recovery_codes_unused": 0,
         "log_entries": session.vault.log.count(),
         "open_offboarding": 0, "open_transfer": 0, "open_review": 0,
+        "open_emergency": 0, "open_post-incident": 0,
     }
 
 

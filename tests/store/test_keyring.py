@@ -33,7 +33,9 @@ from smvault.store.keyring import (
     KEYRING_FILE,
     PENDING_SUFFIX,
     Keyring,
+    RecoverySlot,
     Slot,
+    WrongSharesError,
     commit_pending,
     discard_pending,
     from_json,
@@ -45,8 +47,10 @@ from smvault.store.keyring import (
     save_pending,
     to_json,
     unlock,
+    unlock_recovery,
     with_operator,
     with_passphrase,
+    with_recovery,
     without_operator,
 )
 
@@ -314,6 +318,34 @@ def test_truncated_file_is_damaged(cut: int) -> None:
         from_json(prefix)
 
 
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_byte_edit_of_the_recovery_slot_is_an_error_or_harmless(data) -> None:
+    """An edit either fails to parse, changes nothing the slot means (it still opens), or
+    changes the slot: then the shares no longer open it, and the vault's public record of
+    the keyring tells it apart whenever a public field changed."""
+    kr, vault_key = shared_fixture()
+    kitted = with_kit(kr, vault_key)
+    raw = to_json(kitted)
+    start = raw.index(b'"recovery"')
+    index = data.draw(st.integers(start, len(raw) - 1))
+    replacement = data.draw(st.integers(0, 255).filter(lambda b: b != raw[index]))
+    edited = raw[:index] + bytes([replacement]) + raw[index + 1 :]
+    try:
+        parsed = from_json(edited)
+    except IntegrityError:
+        return
+    if parsed == kitted:  # e.g. whitespace: harmless, and it must still open
+        assert unlock_recovery(parsed, RECOVERY_SECRET) == vault_key
+        return
+    assert parsed.slots == kitted.slots and parsed.recovery != kitted.recovery
+    with pytest.raises(SmvaultError):
+        unlock_recovery(parsed, RECOVERY_SECRET)
+    public = ("kit_id", "identifier", "threshold", "custodians", "created_at", "public_key")
+    if any(getattr(parsed.recovery, f) != getattr(kitted.recovery, f) for f in public):
+        assert keyring.record_differences(parsed, keyring.public_record(kitted))
+
+
 # --------------------------------------------------------------------------- malformed files
 
 
@@ -525,41 +557,164 @@ def test_resealed(kr: Keyring, vault_key: bytes) -> None:
 # --------------------------------------------------------------------------- recovery slot
 
 
-RECOVERY = {
-    "scheme": "shamir-3-of-5",
-    "custodians": ["dana", "eve", "frank", "grace", "heidi"],
-    "sealed": "bm90IGEgcmVhbCBib3g=",
-    "nested": {"n": 5, "k": 3, "list": [1, 2.5, None, True, "\u00e9"]},
+RECOVERY_SECRET = bytes(range(16))
+KIT = {
+    "kit_id": "0b7c3c52-7d1e-4f57-9a55-2f1d2c6f3e01",
+    "identifier": 4321,
+    "threshold": 2,
+    "custodians": ("dana@example.com", "eve@example.com", "frank@example.com"),
+    "created_at": "2026-11-02T09:30:00Z",
 }
 
 
-def test_recovery_dict_round_trips(tmp_path: Path, kr: Keyring) -> None:
-    with_recovery = dataclasses.replace(kr, recovery=RECOVERY)
-    assert from_json(to_json(with_recovery)).recovery == RECOVERY
-    assert document(with_recovery)["recovery"] == RECOVERY
-    save(tmp_path, with_recovery)
-    assert load(tmp_path).recovery == RECOVERY
-    assert load(tmp_path) == with_recovery
-    # operations that keep the vault key keep the recovery slot
-    key = unlock(kr, "alice", ALICE_PASS)
-    added = with_operator(with_recovery, "carol", CAROL_PASS, key, TEST_PROFILE)
-    assert added.recovery == RECOVERY
-    changed = with_passphrase(with_recovery, "bob", BOB_PASS, b"new", TEST_PROFILE)
-    assert changed.recovery == RECOVERY
-    assert "present" in repr(with_recovery) and "custodians" not in repr(with_recovery)
+def with_kit(kr: Keyring, vault_key: bytes, secret: bytes = RECOVERY_SECRET) -> Keyring:
+    return with_recovery(kr, secret, vault_key, **KIT)
 
 
-def test_recovery_slot_must_be_resealed_on_rekey(kr: Keyring) -> None:
-    with_recovery = dataclasses.replace(kr, recovery=RECOVERY)
+def test_recovery_slot_round_trips_and_survives_slot_changes(
+    tmp_path: Path, kr: Keyring, vault_key: bytes
+) -> None:
+    kitted = with_kit(kr, vault_key)
+    slot = kitted.recovery
+    assert isinstance(slot, RecoverySlot)
+    assert (slot.kit_id, slot.identifier, slot.threshold, slot.custodians, slot.created_at) == tuple(
+        KIT.values()
+    )
+    assert from_json(to_json(kitted)) == kitted
+    assert set(document(kitted)["recovery"]) == {*KIT, "public_key", "sealed_vault_key"}
+    save(tmp_path, kitted)
+    assert load(tmp_path) == kitted
+    assert unlock_recovery(load(tmp_path), RECOVERY_SECRET) == vault_key
+    # operations that keep the vault key keep the recovery slot as it is
+    added = with_operator(kitted, "carol", CAROL_PASS, vault_key, TEST_PROFILE)
+    assert added.recovery == slot
+    changed = with_passphrase(kitted, "bob", BOB_PASS, b"new", TEST_PROFILE)
+    assert changed.recovery == slot
+    # reprs name the kit, not its custodians or any key material
+    for text in (repr(kitted), repr(slot)):
+        assert KIT["kit_id"] in text and "dana" not in text
+        assert base64.b64encode(slot.sealed_vault_key).decode() not in text
+
+
+def test_wrong_secret_and_no_kit(kr: Keyring, vault_key: bytes) -> None:
+    kitted = with_kit(kr, vault_key)
+    with pytest.raises(WrongSharesError) as info:
+        unlock_recovery(kitted, bytes(16))
+    assert isinstance(info.value, WrongPassphraseError) and info.value.exit_code == 3
+    assert info.value.message == "these shares do not open this vault's current emergency kit"
+    with pytest.raises(NotFoundError, match="no emergency kit"):
+        unlock_recovery(kr, RECOVERY_SECRET)
+    with pytest.raises(InvalidInputError):
+        unlock_recovery(kitted, b"short")
+
+
+def test_a_kit_is_replaced_only_through_a_rekey(kr: Keyring, vault_key: bytes) -> None:
+    kitted = with_kit(kr, vault_key)
+    with pytest.raises(ConflictError, match="rekey"):
+        with_kit(kitted, vault_key, secret=bytes(16))
     new_key = os.urandom(32)
-    with pytest.raises(ConflictError):
-        without_operator(with_recovery, "bob", new_key)
-    with pytest.raises(ConflictError):
-        resealed(with_recovery, new_key)
-    replacement = {**RECOVERY, "sealed": "bmV3"}
-    removed = without_operator(with_recovery, "bob", new_key, recovery=replacement)
-    assert removed.recovery == replacement
-    assert resealed(with_recovery, new_key, recovery=None).recovery is None
+    cleared = resealed(kitted, new_key, recovery=None)
+    assert cleared.recovery is None
+    replaced = with_recovery(cleared, bytes(16), new_key, **{**KIT, "kit_id": "second-kit"})
+    assert unlock_recovery(replaced, bytes(16)) == new_key
+    with pytest.raises(WrongSharesError):
+        unlock_recovery(replaced, RECOVERY_SECRET)
+
+
+def test_rekeys_reseal_the_recovery_slot_without_the_shares(kr: Keyring, vault_key: bytes) -> None:
+    kitted = with_kit(kr, vault_key)
+    new_key = os.urandom(32)
+    removed = without_operator(kitted, "bob", new_key)
+    assert removed.generation == kitted.generation + 1
+    assert unlock_recovery(removed, RECOVERY_SECRET) == new_key
+    assert removed.recovery.public_key == kitted.recovery.public_key
+    again = os.urandom(32)
+    assert unlock_recovery(resealed(removed, again), RECOVERY_SECRET) == again
+    with pytest.raises(TypeError):
+        resealed(kitted, new_key, recovery={"opaque": True})
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda r: r.update(identifier=r["identifier"] + 1),
+        lambda r: r.update(threshold=3),
+        lambda r: r.update(custodians=list(reversed(r["custodians"]))),
+        lambda r: r.update(custodians=[*r["custodians"][:2], "mallory@example.com"]),
+        lambda r: r.update(created_at="2027-01-01T00:00:00Z"),
+    ],
+    ids=["identifier", "threshold", "custodian order", "custodian swapped", "created_at"],
+)
+def test_editing_what_the_kit_says_is_detected(kr: Keyring, vault_key: bytes, edit) -> None:
+    doc = document(with_kit(kr, vault_key))
+    edit(doc["recovery"])
+    edited = from_document(doc)
+    with pytest.raises(IntegrityError, match="recovery slot .* is damaged"):
+        unlock_recovery(edited, RECOVERY_SECRET)
+
+
+def test_the_recovery_box_is_bound_to_vault_generation_and_kit(kr: Keyring, vault_key: bytes) -> None:
+    kitted = with_kit(kr, vault_key)
+    older = document(kitted)
+    doc = document(kitted)
+    doc["generation"] += 1
+    with pytest.raises(IntegrityError):
+        unlock_recovery(from_document(doc), RECOVERY_SECRET)
+    # another kit id derives another key pair: the shares no longer match
+    doc = document(kitted)
+    doc["recovery"]["kit_id"] = "another-kit"
+    with pytest.raises(WrongSharesError):
+        unlock_recovery(from_document(doc), RECOVERY_SECRET)
+    # the same kit moved into another vault's keyring (same secret) opens nothing there
+    other = with_kit(make_keyring({"alice": ALICE_PASS}, vault_key, vault_id="vault-other"), vault_key)
+    moved = document(other)
+    moved["recovery"] = older["recovery"]
+    with pytest.raises(SmvaultError):
+        unlock_recovery(from_document(moved), RECOVERY_SECRET)
+    # a box from one generation pasted into the next
+    rekeyed = document(resealed(kitted, os.urandom(32)))
+    rekeyed["recovery"]["sealed_vault_key"] = older["recovery"]["sealed_vault_key"]
+    with pytest.raises(IntegrityError):
+        unlock_recovery(from_document(rekeyed), RECOVERY_SECRET)
+
+
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        (lambda r: r.pop("threshold"), "missing field, at recovery.threshold"),
+        (lambda r: r.update(extra=1), "unexpected field, at recovery.extra"),
+        (lambda r: r.update(kit_id="../etc"), "not a valid kit id, at recovery.kit_id"),
+        (lambda r: r.update(identifier=2**15), "not a SLIP-39 identifier (0 to 32767), at recovery.identifier"),
+        (lambda r: r.update(identifier="7"), "expected an integer, at recovery.identifier"),
+        (lambda r: r.update(threshold=1), "not from 2 to the number of custodians, at recovery.threshold"),
+        (lambda r: r.update(threshold=4), "not from 2 to the number of custodians, at recovery.threshold"),
+        (lambda r: r.update(custodians="dana@example.com"), "expected a list, at recovery.custodians"),
+        (lambda r: r.update(custodians=["dana@example.com"]), "a kit has 2 to 16 custodians, at recovery.custodians"),
+        (lambda r: r["custodians"].append("dana@example.com"), "a custodian appears twice, at recovery.custodians[3]"),
+        (lambda r: r["custodians"].__setitem__(1, "eve\x1b@example.com"),
+         "not a valid custodian email, at recovery.custodians[1]"),
+        (lambda r: r.update(created_at="yesterday"), "not a UTC timestamp, at recovery.created_at"),
+        (lambda r: r.update(public_key="AAAA"), "wrong length, at recovery.public_key"),
+        (lambda r: r.update(sealed_vault_key="!!"), "invalid base64, at recovery.sealed_vault_key"),
+    ],
+)
+def test_malformed_recovery_fields_are_named(kr: Keyring, vault_key: bytes, edit, where: str) -> None:
+    doc = document(with_kit(kr, vault_key))
+    edit(doc["recovery"])
+    with pytest.raises(IntegrityError) as info:
+        from_document(doc)
+    assert info.value.message == f"keyring.json is damaged: {where}"
+
+
+def test_recovery_slot_model_checks(kr: Keyring, vault_key: bytes) -> None:
+    with pytest.raises(InvalidInputError, match="custodians"):
+        with_recovery(kr, RECOVERY_SECRET, vault_key, **{**KIT, "custodians": ("a@example.com",)})
+    with pytest.raises(InvalidInputError, match="threshold"):
+        with_recovery(kr, RECOVERY_SECRET, vault_key, **{**KIT, "threshold": 9})
+    with pytest.raises(InvalidInputError, match="distinct"):
+        with_recovery(kr, RECOVERY_SECRET, vault_key, **{**KIT, "custodians": ("a@x.io", "a@x.io")})
+    with pytest.raises(InvalidInputError):
+        dataclasses.replace(kr, recovery={"opaque": "dict"})
 
 
 # --------------------------------------------------------------------------- files
