@@ -11,7 +11,7 @@ passed unvetoed:
     waiting | requested --veto (another operator)--> vetoed
     waiting | requested --end (the requester)------> ended      (also: an offboarding of theirs starts)
     active ---veto (another operator)--------------> vetoed     (stopped at once)
-    active ---grant revoked by hand / clock set back--> ended   (the system ends it)
+    active ---grant revoked by hand / its holder's clock set back--> ended   (the system ends it)
 
 Active access is a real 'reveal' grant that expires at `expires_at`, so it stops working by
 itself even when nothing sweeps. Closing access that was active (lapse, end, veto) opens the
@@ -19,9 +19,12 @@ post-incident rotation of whatever was disclosed under it. Every log entry of a 
 every disclosure made under it, carries its `bg` marker (id and incident).
 
 Waits and windows are timed with the local clock. The log's newest entries say what time the
-vault has already seen (`clock_behind`): while the local clock is behind that, nothing starts
-(no request, approval or activation at the end of a wait), and active access ends; a window
-the log has seen end lapses, whatever the local clock says.
+vault has already seen (`clock_behind`, with `CLOCK_SLACK` for honest machines' clocks that
+differ a little): while the local clock is behind that, nothing starts on this machine (no
+request, approval or activation at the end of a wait), and the session operator's OWN active
+access ends (it is used here, so a slow clock here would stretch it). Other people's access is
+used, and timed, on their machines: a clock behind here never ends it. A window the log has
+seen end lapses, whatever the local clock says.
 """
 
 from __future__ import annotations
@@ -219,12 +222,13 @@ def require_endable(state: str, is_requester: bool) -> None:
 class Due(StrEnum):
     ACTIVATE = "activate"
     LAPSE = "lapse"
-    END = "end"  # the system ends it: its grant was revoked by hand, or the clock went back
+    END = "end"  # the system ends it: its grant was revoked by hand, or its holder's clock went back
 
 
 # How far the local clock may trail the log's newest entries (written on other machines, whose
-# clocks differ by a little) before time-boxed decisions stop trusting it.
-CLOCK_SLACK = timedelta(minutes=1)
+# clocks differ by a little: unsynchronised laptops drift by minutes) before time-boxed
+# decisions stop trusting it. It bounds how far a clock set back can stretch a window.
+CLOCK_SLACK = timedelta(minutes=5)
 
 
 def clock_behind(now: datetime, log_now: datetime | None) -> bool:
@@ -243,12 +247,14 @@ def clock_refusal(now: datetime, log_now: datetime) -> str:
 
 
 def due(state: str, wait_until: datetime | None, expires_at: datetime | None, now: datetime, *,
-        log_now: datetime | None = None, grant_revoked: bool = False) -> Due | None:
+        log_now: datetime | None = None, grant_revoked: bool = False, held_here: bool = False) -> Due | None:
     """What the clock says must happen to an open request now (None: nothing yet).
 
     `log_now` is the latest time the log has seen: a window the log has seen end lapses
     whatever the local clock says; while the local clock is behind the log, nothing
-    activates, and active access ends (a clock set back would stretch it).
+    activates, and active access `held_here` (the session operator's own: its grant is used
+    on this machine, so this clock would stretch it) ends. Anyone else's is left alone: it
+    is used, and timed, on their machine, and this clock says nothing about theirs.
     `grant_revoked`: the active access's grant was revoked by hand ('grant revoke')."""
     behind = clock_behind(now, log_now)
     if state == EmergencyState.WAITING and wait_until is not None and wait_until <= now and not behind:
@@ -256,7 +262,7 @@ def due(state: str, wait_until: datetime | None, expires_at: datetime | None, no
     if state == EmergencyState.ACTIVE:
         if expires_at is not None and (expires_at <= now or (log_now is not None and expires_at <= log_now)):
             return Due.LAPSE
-        if grant_revoked or behind:
+        if grant_revoked or (behind and held_here):
             return Due.END
     return None
 

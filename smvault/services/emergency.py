@@ -13,7 +13,8 @@ Active access is a real 'reveal' grant that expires at the end of the window, so
 copy, QR and TOTP work unchanged and stop by themselves. `sweep` (run after every unlock,
 and at the start of every change here) moves what the clock decided: a waiting period that
 ended activates the access (once the requester and the wait's setter are checked again), an
-expired window lapses it, a grant revoked by hand or a clock set back ends it. Closing
+expired window lapses it, a grant revoked by hand ends it, and so does this machine's clock
+behind the log, for the session operator's OWN access only (see domain.emergency). Closing
 access that was active opens the post-incident rotation of what was disclosed under it
 (services.post_incident).
 """
@@ -168,6 +169,14 @@ def _require_clock(session: Session) -> None:
     log_now = _log_now(session)
     if rules.clock_behind(session.now(), log_now):
         raise PolicyError(rules.clock_refusal(session.now(), log_now))
+
+
+def require_clock_for_disclosure(session: Session) -> None:
+    """For a disclosure under an emergency grant (the operator's own, or `--for` its holder):
+    its window is checked with this machine's clock, so refuse (PolicyError) while that clock
+    is behind the log. The sweep at unlock ends the operator's own access in that case; this
+    also covers a value handed to someone else's access, and a log that moved ahead since."""
+    _require_clock(session)
 
 
 # -- the waiting period per tier -------------------------------------------------------------
@@ -481,10 +490,15 @@ def _facts(session: Session, workflow: Workflow) -> tuple[datetime | None, datet
     return _moment(data.get("wait_until")), _moment(data.get("expires_at")), revoked
 
 
+def _held_here(session: Session, workflow: Workflow) -> bool:
+    """Whether the request is the session operator's own: its grant is used on this machine."""
+    return session.operator is not None and _is_requester(session.operator, workflow)
+
+
 def _due(session: Session, workflow: Workflow, log_now: datetime | None) -> rules.Due | None:
     wait_until, expires_at, revoked = _facts(session, workflow)
     return rules.due(workflow.state, wait_until, expires_at, session.now(), log_now=log_now,
-                     grant_revoked=revoked)
+                     grant_revoked=revoked, held_here=_held_here(session, workflow))
 
 
 def _needs_approval(session: Session, workflow: Workflow, note: str) -> Workflow:
@@ -499,14 +513,15 @@ def _needs_approval(session: Session, workflow: Workflow, note: str) -> Workflow
 
 def _end_note(session: Session, workflow: Workflow, log_now: datetime | None) -> str:
     """Why the system ends active access that has not run out: its grant was revoked by hand,
-    or the clock went back (see `rules.due`)."""
+    or its holder's own clock is behind the log (see `rules.due`)."""
     grant_id = workflow.data.get("grant_id")
     grant = session.vault.grants.get(grant_id) if grant_id is not None else None
     if grant is None or grant.revoked_at is not None:
         who = _operator_name(session, grant.revoked_by) if grant else None
         return (f"its grant {grant_id} was revoked" + (f" by {who}" if who else "")
                 + (f" at {timestamp(grant.revoked_at)}" if grant and grant.revoked_at else ""))
-    return f"{rules.clock_behind_note(session.now(), log_now)}: a clock set back would stretch the access"
+    return (f"{rules.clock_behind_note(session.now(), log_now)}: the access is used on that machine,"
+            " and a clock set back would stretch it")
 
 
 def _settle(session: Session, workflow_id: int) -> Workflow | None:
@@ -542,7 +557,8 @@ def _settle(session: Session, workflow_id: int) -> Workflow | None:
 def sweep(session: Session) -> list[EmergencyView]:
     """Activate requests whose waiting period ended unvetoed (or, when that period no longer
     counts, leave them to a second operator's approval), lapse access whose window is over,
-    and end access whose grant was revoked by hand or whose clock went back (revoked,
+    and end access whose grant was revoked by hand, or the session operator's own while this
+    machine's clock is behind the log (never anyone else's: see `rules.due`) (revoked,
     closed, post-incident rotation opened). Returns what changed.
 
     Cheap when nothing is due (a query over the open workflows, and with one open, the log's

@@ -116,6 +116,10 @@ def _disclosure_fields(session: Session, account: Account, recipient: Person | N
     emergency = EmergencyAccess(session.vault.conn).in_force(account.id, session.ts(), session.person.id,
                                                              recipient.id if recipient else None)
     if emergency is not None:
+        # The window is timed with this machine's clock: refuse while it is behind the log.
+        from smvault.services.emergency import require_clock_for_disclosure
+
+        require_clock_for_disclosure(session)
         fields["bg"] = emergency_marker(*emergency)
     return fields
 

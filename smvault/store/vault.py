@@ -15,6 +15,7 @@ from smvault.domain.errors import (
     ConflictError,
     IntegrityError,
     NotFoundError,
+    SmvaultError,
     UsageError,
     WrongPassphraseError,
 )
@@ -167,13 +168,16 @@ class Vault:
         keyrings.save(self.directory, keyring)
         self.keyring = keyring
 
-    def rekey(self, new_keyring: Keyring, new_key: bytes) -> None:
+    def rekey(self, new_keyring: Keyring, new_key: bytes, *,
+              after_pending: Callable[[], None] | None = None) -> None:
         """Two-phase: pending keyring on disk, rekey the database, then promote the keyring.
 
         A crash between the steps leaves a pending keyring that the next open resolves by
-        trying both keys (see `open`).
+        trying both keys (see `open`). `after_pending` runs once the pending file is written.
         """
         keyrings.save_pending(self.directory, new_keyring)
+        if after_pending is not None:
+            after_pending()
         self.conn.execute(f"PRAGMA rekey = \"x'{new_key.hex()}'\"")
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         keyrings.commit_pending(self.directory)
@@ -327,12 +331,27 @@ def _write_record(vault: Vault, key: str, record: dict | None) -> None:
         )
 
 
-def _edited(problems: list[str]) -> IntegrityError:
-    return IntegrityError(
-        "; ".join(problems) + ": the file was edited, and no key is sealed to it. Restore"
-        " keyring.json from a backup of this vault (or keyring.json.bak, the copy from before"
-        " its last change) and try again"
-    )
+def _backup_generation(vault: Vault) -> int | None:
+    """The generation of keyring.json.bak (None: none, or unreadable)."""
+    path = vault.directory / (keyrings.KEYRING_FILE + keyrings.BACKUP_SUFFIX)
+    try:
+        return keyrings.from_json(path.read_bytes(), source=path.name).generation
+    except (OSError, SmvaultError):
+        return None
+
+
+def _edited(vault: Vault, disk: Keyring, problems: list[str]) -> IntegrityError:
+    """The refusal of an edited keyring.json. keyring.json.bak is worth restoring only while it
+    is of the same generation: after a rekey it holds the previous vault key, which opens
+    nothing any more."""
+    backup = _backup_generation(vault)
+    if backup == disk.generation:
+        restore = ("Restore keyring.json from a backup of this vault (or keyring.json.bak, the copy"
+                   " from before its last change) and try again")
+    else:
+        restore = "Restore the vault from a backup" + (
+            " (keyring.json.bak is from before its last rekey: it opens nothing)" if backup is not None else "")
+    return IntegrityError("; ".join(problems) + ": the file was edited, and no key is sealed to it. " + restore)
 
 
 def _unrecorded_stale(vault: Vault, kr: Keyring, record: dict) -> frozenset[str]:
@@ -369,7 +388,7 @@ def _checked_keyring(vault: Vault) -> tuple[Keyring, frozenset[str]]:
     stale = _unrecorded_stale(vault, disk, record)
     problems = keyrings.record_differences(disk, record, unrecorded_ok=stale)
     if problems:
-        raise _edited(problems)
+        raise _edited(vault, disk, problems)
     return disk, stale
 
 
@@ -406,7 +425,7 @@ def check_keyring_record(vault: Vault) -> None:
             _write_record(vault, _RECORD, pending)
             _write_record(vault, _PENDING_RECORD, None)
             return
-        raise _edited(problems)
+        raise _edited(vault, disk, problems)
 
 
 def recorded_kit(vault: Vault) -> dict | None:
@@ -470,8 +489,17 @@ def _rekey_recorded(vault: Vault, build: Callable[[Keyring, frozenset[str]], Key
     process at that moment sees our pending keyring file as a leftover and discards it, as
     opens always have: rekeys assume no other process is using the vault."""
     staged = _stage(vault, lambda disk, stale: build(_without(disk, stale), stale))
+
+    def restage() -> None:
+        # An unlock elsewhere between the staging commit and the pending file's write saw a
+        # pending record the file never reached and dropped it; left dropped, a crash after
+        # the promotion would leave keyring.json matching no record ("edited" at every
+        # unlock). With the pending file now on disk, unlocks keep the record: write it again.
+        with vault.tx.atomic():
+            _write_record(vault, _PENDING_RECORD, staged.record)
+
     try:
-        vault.rekey(staged.new, new_key)
+        vault.rekey(staged.new, new_key, after_pending=restage)
     except BaseException:
         _drop_unused_pending(vault)
         raise

@@ -137,10 +137,10 @@ def test_a_wait_does_not_end_while_the_clock_is_behind_the_log(team):
     _set_wait(team, 30)
     view = ask(s)
     _log_sees(team, 40)
-    team.clock.advance(minutes=35)  # past the wait, but five minutes behind the log
+    team.clock.advance(minutes=33)  # past the wait, but seven minutes behind the log (slack: five)
     assert em.sweep(s) == []
     assert em.emergency_status(s, view.id)[0].state == "waiting"
-    team.clock.advance(minutes=5, seconds=1)
+    team.clock.advance(minutes=2, seconds=1)  # within the slack now
     [active] = em.sweep(s)
     assert active.state == "active" and active.starts_at == view.wait_until
 
@@ -174,9 +174,9 @@ def test_a_window_the_log_has_seen_end_lapses_whatever_the_local_clock_says(team
 
 def test_log_verify_warns_of_timestamps_going_backwards_but_finds_no_damage(team, run_cli):
     s, clock = team.session, team.clock
-    clock.advance(minutes=5)
+    clock.advance(minutes=15)
     secrets.reveal(s, "instagram:brand")
-    clock.advance(minutes=-3)
+    clock.advance(minutes=-10)
     secrets.reveal(s, "instagram:brand")
     back = head(s)
     report = logs.verify(s, pages=False, record_unlock=False)
