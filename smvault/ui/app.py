@@ -7,18 +7,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rich.text import Text
 from textual import events
 from textual.app import App
 
 from smvault.domain.clock import Clock, system_clock
 from smvault.domain.errors import SmvaultError
 from smvault.services.errors import translate
+from smvault.services.kit import KitInfo, kit_info
 from smvault.services.vaults import vault_exists
-from smvault.ui.backend import VaultThread
+from smvault.ui.backend import Closed, VaultThread
 from smvault.ui.commands import bindings
 from smvault.ui.literal import clean
 from smvault.ui.palette import SmvaultCommands
+from smvault.ui.recovery_start import RecoveryStart
 from smvault.ui.settings import UiSettings
+from smvault.ui.textual_logs import silence_textual_logs
 
 T = TypeVar("T")
 
@@ -41,8 +45,10 @@ class SmvaultApp(App[None]):
         settings: UiSettings | None = None,
         anchor_dir: Path | None = None,
         hint: str | None = None,
+        recovery: RecoveryStart | None = None,
     ) -> None:
         super().__init__()
+        self.silenced_logs = silence_textual_logs(self)  # secrets never reach Textual's debug log
         self.clock = clock
         self.settings = settings or UiSettings()
         self.anchor_dir = anchor_dir
@@ -53,6 +59,7 @@ class SmvaultApp(App[None]):
         self.clipboard_what: str | None = None  # what the clipboard holds, never its value
         self.clipboard_clears_at: datetime | None = None
         self.lock_reason: str | None = None
+        self.recovery_start = recovery  # `smvault --recovery`: open on the recovery screen, once
 
     # -- start-up --------------------------------------------------------------------------
 
@@ -64,7 +71,11 @@ class SmvaultApp(App[None]):
         from smvault.ui.screens.first_run import FirstRunScreen
         from smvault.ui.screens.unlock import UnlockScreen
 
-        if vault_exists(self.vault.directory):
+        if vault_exists(self.vault.directory) and self.recovery_start is not None:
+            start, self.recovery_start = self.recovery_start, None
+            self.run_worker(self._start_recovery(start), exit_on_error=False,
+                            description="read the emergency kit")  # never the start's repr: shares
+        elif vault_exists(self.vault.directory):
             self.push_screen(UnlockScreen())
         else:
             self.push_screen(FirstRunScreen())
@@ -78,6 +89,27 @@ class SmvaultApp(App[None]):
         old.shutdown()
         self.operator_hint, self.unlock_hint = operator, hint
         self.switch_screen(UnlockScreen())
+
+    async def _start_recovery(self, start: RecoveryStart) -> None:
+        """`smvault --recovery` on a terminal: the recovery screen, for the kit read on the vault
+        thread, with what the command line gave."""
+        from smvault.ui.screens.recovery import RecoveryScreen
+
+        problem = None
+        try:
+            kit = await self.vault.run(kit_info, self.vault.directory)
+        except SmvaultError as exc:  # an unreadable keyring: the screen says so instead of the form
+            kit, problem = None, clean(str(exc))
+        # Pushed by the app, not from inside this worker (see show_main).
+        self.call_later(self.push_screen, RecoveryScreen(kit, kit_problem=problem, reason=start.reason,
+                                                         incident=start.incident, shares=start.shares))
+
+    def show_recovery(self, kit: KitInfo) -> None:
+        """The recovery (break-glass) screen in place of the unlock screen, for the kit its
+        worker read (see show_main: the switch runs on the app)."""
+        from smvault.ui.screens.recovery import RecoveryScreen
+
+        self.call_later(self.switch_screen, RecoveryScreen(kit))
 
     def show_main(self) -> None:
         """Called from the unlock screen's worker: the switch must run on the app, not in a
@@ -161,7 +193,25 @@ class SmvaultApp(App[None]):
         while len(self.screen_stack) > 2:
             self.pop_screen()
         await self.switch_screen(UnlockScreen())
-        await self.vault.lock()
+        closed = await self.vault.lock()
+        if closed is not None:
+            self.lock_reason = f"{reason}. {self.closed_note(closed)}"
+            self.notify(self.closed_note(closed), title="Break-glass session closed",
+                        severity="error" if closed.error else "warning", markup=False, timeout=20)
+            if isinstance(self.screen, UnlockScreen):
+                self.screen.show_lock_reason(self.lock_reason)
+
+    def closed_note(self, closed: Closed) -> str:
+        """What closing a break-glass session did, in a sentence or two."""
+        incident = clean(closed.break_glass.incident)
+        if closed.error is not None:
+            error = closed.error if isinstance(closed.error, SmvaultError) else translate(closed.error)
+            why = clean(str(error)) if error is not None else f"internal error ({type(closed.error).__name__})"
+            return (f"The post-incident workflow of incident {incident} could not be opened now ({why}); "
+                    "the next unlock opens it.")
+        which = f" {closed.post_incident_id}" if closed.post_incident_id is not None else ""
+        return (f"Post-incident workflow{which} opened for incident {incident}: rotate what was revealed, "
+                "issue a new kit, review the session's log (Workflows, or smvault incident list).")
 
     async def action_lock(self) -> None:
         if self.vault.unlocked:
@@ -180,8 +230,9 @@ class SmvaultApp(App[None]):
 
     async def action_quit(self) -> None:
         self.clear_clipboard()
-        await self.vault.lock()
-        self.exit()
+        closed = await self.vault.lock()
+        # The screen is gone once the app exits: a break-glass close is said on the terminal.
+        self.exit(message=Text(self.closed_note(closed)) if closed is not None else None)
 
     def _fatal_error(self) -> None:
         """Textual prints a crash's traceback WITH each frame's local variables, which could

@@ -26,6 +26,8 @@ class Command:
 
 
 COMMANDS: tuple[Command, ...] = (
+    # The unlock screen.
+    Command("unlock.break_glass", "ctrl+g", "break_glass", "Break glass", "Open the vault with custodians' emergency-kit shares (reason and incident required; all logged).", "unlock"),
     # The whole app.
     Command("app.lock", "ctrl+l", "lock", "Lock", "Lock the vault now: every revealed value is dropped.", "app", priority=True),
     Command("app.help", "f1,question_mark", "help", "Help", "Show every key and command.", "app", key_display="?"),
@@ -35,7 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("main.accounts", "2", "show_view('accounts')", "Accounts", "Every account, its root of control and secrets.", "main"),
     Command("main.people", "3", "show_view('people')", "People", "Everyone holding access, and what they learned.", "main"),
     Command("main.log", "4", "show_view('log')", "Log", "The access log: live tail, filters, verify chain.", "main"),
-    Command("main.workflows", "5", "show_view('workflows')", "Workflows", "Offboardings, ownership transfers and access reviews.", "main"),
+    Command("main.workflows", "5", "show_view('workflows')", "Workflows", "Offboardings, transfers, access reviews, emergency access and post-incident rotations.", "main"),
     Command("main.filter", "slash", "filter", "Filter", "Filter the current table as you type.", "main", key_display="/"),
     # Dashboard view.
     Command("dashboard.open", "enter", "open", "Open", "Open the account or person of this risk.", "dashboard"),
@@ -52,6 +54,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("account.sort", "s", "sort", "Sort", "Sort by the next column (press again to move on).", "accounts"),
     Command("account.reverse", "S", "reverse", "Reverse", "Reverse the sort order.", "accounts", show=False),
     Command("account.transfer", "T", "transfer", "Transfer", "Ask for a new owner of this account; another operator approves.", "accounts"),
+    Command("account.emergency", "E", "emergency", "Emergency", "Request time-boxed emergency access to this account (reason, incident; a second operator approves, or a wait passes unvetoed).", "accounts"),
     # People view.
     Command("person.grant", "g", "add_grant", "Grant", "Give this person access to an account.", "people"),
     Command("person.leaving", "m", "mark_leaving", "Leaving", "Record this person's leaving date.", "people"),
@@ -65,14 +68,16 @@ COMMANDS: tuple[Command, ...] = (
     Command("workflow.note", "n", "note", "Note", "Resolve the highlighted step with a note as its evidence (logged).", "workflows"),
     Command("workflow.revoke_grants", "R", "revoke_grants", "Revoke all", "Revoke every grant the leaver holds, in one logged action.", "workflows"),
     Command("workflow.close", "c", "close", "Close", "Close it when nothing blocks it (an offboarding may need a successor or an override reason).", "workflows"),
-    Command("workflow.approve", "a", "approve", "Approve", "Approve a requested transfer: another operator types their own passphrase.", "workflows"),
+    Command("workflow.approve", "a", "approve", "Approve", "Approve a requested transfer or emergency access: another operator types their own passphrase.", "workflows"),
+    Command("workflow.veto", "v", "veto", "Veto", "Emergency access: stop a request before it starts, or active access at once, with a reason (logged).", "workflows"),
+    Command("workflow.end", "e", "end", "End", "Emergency access: end an active grant early (the post-incident workflow opens).", "workflows"),
     Command("workflow.qr", "q", "qr", "QR", "Show the account's TOTP seed as a QR code for the re-enrol step (logged).", "workflows"),
     Command("workflow.rotate", "p", "rotate", "Rotate pw", "Store a new generated password for the step's account, never shown (logged).", "workflows"),
     Command("workflow.keep", "k", "keep", "Keep", "Access review: keep the highlighted grant, with a reason (logged).", "workflows"),
     Command("workflow.revoke", "x", "revoke", "Revoke", "Access review: revoke the highlighted grant at once, with a reason (logged).", "workflows"),
 )
 
-SCOPE_TITLES = {"app": "Everywhere", "main": "Main screen", "dashboard": "Dashboard", "accounts": "Accounts",
+SCOPE_TITLES = {"app": "Everywhere", "unlock": "Unlock", "main": "Main screen", "dashboard": "Dashboard", "accounts": "Accounts",
                 "people": "People", "log": "Access log", "workflows": "Workflows"}
 
 

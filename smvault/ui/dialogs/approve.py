@@ -1,10 +1,11 @@
-"""Dual control at one terminal: a second operator approves a transfer with their own passphrase.
+"""Dual control at one terminal: a second operator approves a request with their own passphrase.
 
-The picker lists every operator of the vault except the one unlocked now and the one who
-requested the transfer (neither may approve). The passphrase field is masked and emptied as
-soon as it is read. The caller's `save(approver, passphrase)` runs
-`services.transfer.approve_transfer_as` on the vault thread (Argon2 never blocks the event
-loop); a wrong passphrase is said here, the dialog stays open, and nothing is written.
+Used for ownership transfers and emergency access. The picker lists every operator of the
+vault except the one unlocked now and the one who made the request (neither may approve).
+The passphrase field is masked and emptied as soon as it is read. The caller's
+`save(approver, passphrase)` runs the service's `approve_..._as` on the vault thread (Argon2
+never blocks the event loop); a wrong passphrase is said here, the dialog stays open, and
+nothing is written.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -24,38 +25,52 @@ from smvault.domain.errors import AuthenticationError, SmvaultError, UnknownOper
 from smvault.services.vaults import operator_names
 from smvault.ui.dialogs.confirm import refusal_text
 from smvault.ui.literal import clean, literal
+from smvault.ui.widgets.secret_input import SecretInput
 
 Save = Callable[[str, bytes], Awaitable[tuple[Any, SmvaultError | None]]]
 
 
+def transfer_about(view: Any) -> Text:
+    """What a transfer approval shows about the request (`view`: a TransferView)."""
+    return Text.assemble(
+        (clean(view.account_key), "bold"), f" → {clean(view.to_name)} <{clean(view.to_email)}>",
+        f"\nRequested by {clean(view.requested_by)}. A different operator approves it here, "
+        "typing their own passphrase; the approval goes into the access log.",
+    )
+
+
 class ApproveDialog(ModalScreen[Any]):
-    """Dismisses with the approved transfer (what `save` returned), or None (escape)."""
+    """Dismisses with the approved request (what `save` returned), or None (escape).
+
+    `view` with `title`/`about` left out is a TransferView (the dialog says what it is);
+    other requests pass their own title, about text and requester."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, view: Any, current_operator: str, save: Save) -> None:
+    def __init__(self, view: Any, current_operator: str, save: Save, *, title: str | None = None,
+                 about: Text | None = None, requested_by: str | None = None,
+                 work_name: str = "approve a transfer") -> None:
         super().__init__()
-        self.view = view  # the TransferView being approved
+        self.view = view  # the request being approved
         self.current_operator = current_operator
         self.save = save
+        self.title_text = title or f"Approve transfer {view.workflow_id}"
+        self.about = about if about is not None else transfer_about(view)
+        self.requested_by = requested_by if requested_by is not None else view.requested_by
+        self.work_name = work_name  # the worker's description (Textual logs it)
         self.busy = False
         self.approvers: list[str] = []
 
     def compose(self) -> ComposeResult:
-        view = self.view
         try:
             names = operator_names(self.app.vault.directory)  # type: ignore[attr-defined]
         except SmvaultError:
             names = []
-        excluded = {self.current_operator, view.requested_by}
+        excluded = {self.current_operator, self.requested_by}
         self.approvers = [name for name in names if name not in excluded]
         with Vertical(id="dialog", classes="grant-dialog wf-dialog wf-approve"):
-            yield Label(Text(f"Approve transfer {view.workflow_id}"), classes="dialog-title")
-            yield Static(Text.assemble(
-                (clean(view.account_key), "bold"), f" → {clean(view.to_name)} <{clean(view.to_email)}>",
-                f"\nRequested by {clean(view.requested_by)}. A different operator approves it here, "
-                "typing their own passphrase; the approval goes into the access log.",
-            ), id="approve-about", classes="wf-section")
+            yield Label(Text(clean(self.title_text)), classes="dialog-title")
+            yield Static(self.about, id="approve-about", classes="wf-section")
             if self.approvers:
                 with Horizontal(classes="field-row"):
                     yield Label("Approver", classes="field-label")
@@ -63,8 +78,8 @@ class ApproveDialog(ModalScreen[Any]):
                                  allow_blank=False, id="approve-operator", compact=True)
                 with Horizontal(classes="field-row"):
                     yield Label("Passphrase", classes="field-label")
-                    yield Input(password=True, placeholder="the approver's own passphrase", id="approve-passphrase",
-                                compact=True)
+                    yield SecretInput(placeholder="the approver's own passphrase", id="approve-passphrase",
+                                      compact=True)
                 message = ""
             else:
                 message = (f"Nobody else can approve: this vault has no operator other than "
@@ -110,12 +125,11 @@ class ApproveDialog(ModalScreen[Any]):
             self.error(f"Passphrase: {clean(approver)} types their own passphrase")
             field.focus()
             return
-        self._approve(approver, passphrase)
+        # A worker's default description is the repr of its arguments (the passphrase), and
+        # Textual logs it: name the work instead.
+        self.run_worker(self._approve(approver, passphrase), group="approve", exclusive=True,
+                        exit_on_error=False, description=self.work_name)
 
-    # A worker's default description is the repr of its arguments (the passphrase), and
-    # Textual logs it: name the work instead.
-    @work(exclusive=True, group="approve", exit_on_error=False,
-          description="approve a transfer")
     async def _approve(self, approver: str, passphrase: bytes) -> None:
         self.busy = True
         self.query_one("#approve-ok", Button).disabled = True

@@ -13,6 +13,7 @@ from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Stat
 from smvault.domain.errors import SmvaultError
 from smvault.services.vaults import vault_exists
 from smvault.ui.literal import literal
+from smvault.ui.widgets.secret_input import SecretInput
 
 
 def demo_directory(vault_dir: Path) -> Path:
@@ -30,8 +31,8 @@ class FirstRunScreen(Screen[None]):
                 yield Input(placeholder="operator name (no spaces), e.g. jsmith", id="operator", compact=True)
                 yield Input(placeholder="your work email (optional)", id="email", compact=True)
                 yield Input(placeholder="your full name (optional)", id="name", compact=True)
-                yield Input(password=True, placeholder="passphrase (at least 8 characters)", id="passphrase", compact=True)
-                yield Input(password=True, placeholder="the same passphrase again", id="repeat", compact=True)
+                yield SecretInput(placeholder="passphrase (at least 8 characters)", id="passphrase", compact=True)
+                yield SecretInput(placeholder="the same passphrase again", id="repeat", compact=True)
                 yield Static("", id="first-run-error", classes="error")
                 yield LoadingIndicator(id="first-run-busy")
                 with Horizontal(classes="buttons"):

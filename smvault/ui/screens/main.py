@@ -18,6 +18,7 @@ from smvault.ui.views.dashboard import DashboardView
 from smvault.ui.views.log import LogView
 from smvault.ui.views.people import PeopleView
 from smvault.ui.views.workflows import ShowWorkflow, WorkflowsView
+from smvault.ui.widgets.break_glass_banner import BreakGlassBanner
 
 VIEWS = ("dashboard", "accounts", "people", "log", "workflows")
 
@@ -40,6 +41,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status", classes="ticks", markup=False)
+        yield BreakGlassBanner(id="break-glass-banner")
         with TabbedContent(initial="tab-dashboard", id="tabs"):
             with TabPane("Dashboard", id="tab-dashboard"):
                 yield DashboardView(id="dashboard")
@@ -108,8 +110,14 @@ class MainScreen(Screen[None]):
         await view.show_workflow(message.workflow_id)  # type: ignore[attr-defined]
 
     @on(VaultChanged)
-    def vault_changed(self, message: VaultChanged) -> None:
+    async def vault_changed(self, message: VaultChanged) -> None:
         for name in VIEWS:
             view = self.view(name)
             if view is not message.source and view.loaded:
                 view.stale = True
+        banner = self.query_one(BreakGlassBanner)
+        if message.source is banner:
+            # A sweep (no view's doing) lapsed or activated access: the view on screen shows it now.
+            await self.active_view.ensure_loaded()
+        else:
+            banner.refresh_now()  # a view may have requested, approved or ended access

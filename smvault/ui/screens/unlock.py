@@ -1,10 +1,15 @@
-"""Unlock: pick the operator, type the passphrase; Argon2 runs off the event loop."""
+"""Unlock: pick the operator, type the passphrase; Argon2 runs off the event loop.
+
+Break glass (ctrl+g, or its button) leads to the recovery screen, where custodians open the
+vault with emergency-kit shares instead; only when the vault has a kit.
+"""
 
 from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Center, Vertical
+from textual.containers import Center, Horizontal, Vertical
+from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Select, Static
@@ -16,13 +21,22 @@ from smvault.domain.errors import (
     UnknownOperatorError,
 )
 from smvault.services import logs
+from smvault.services.kit import kit_info
 from smvault.services.session import log_unlock
 from smvault.services.vaults import operator_names
-from smvault.ui.literal import literal
+from smvault.ui.commands import bindings
+from smvault.ui.literal import clean, literal
+from smvault.ui.screens.recovery import NO_KIT
+from smvault.ui.widgets.secret_input import SecretInput
 
 
 class UnlockScreen(Screen[None]):
+    BINDINGS = bindings("unlock")
     busy: reactive[bool] = reactive(False)
+
+    def command_scopes(self) -> dict[str, DOMNode]:
+        """The palette's commands here: the unlock screen's own (Break glass)."""
+        return {"unlock": self}
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -33,22 +47,27 @@ class UnlockScreen(Screen[None]):
             names = []
         hint = app.operator_hint  # type: ignore[attr-defined]
         default = hint if hint in names else (names[0] if names else Select.BLANK)
+        reason_shown = bool(app.lock_reason)  # type: ignore[attr-defined]
         with Center():
-            with Vertical(id="unlock-box"):
+            with Vertical(id="unlock-box", classes="-reason" if reason_shown else ""):
                 yield Label("smvault", classes="dialog-title")
                 yield Static(literal(f"Vault: {directory}"), classes="dim")
-                if app.lock_reason:  # type: ignore[attr-defined]
-                    yield Static(literal(app.lock_reason), id="lock-reason", classes="notice")  # type: ignore[attr-defined]
+                reason = Static(literal(app.lock_reason or ""), id="lock-reason", classes="notice")  # type: ignore[attr-defined]
+                reason.display = reason_shown
+                yield reason
                 yield Label("Operator")
                 yield Select([(literal(name), name) for name in names], value=default, allow_blank=False,
                              id="operator") if names else Static("this vault has no operators", classes="error")
                 yield Label("Passphrase")
-                yield Input(password=True, placeholder="passphrase", id="passphrase")
+                yield SecretInput(placeholder="passphrase", id="passphrase")
                 if app.unlock_hint:  # type: ignore[attr-defined]
                     yield Static(literal(app.unlock_hint), id="hint", classes="dim")  # type: ignore[attr-defined]
                 yield Static("", id="unlock-error", classes="error")
                 yield LoadingIndicator(id="unlock-busy")
-                yield Button("Unlock", id="unlock", variant="primary")
+                with Horizontal(id="unlock-buttons"):
+                    yield Button("Unlock", id="unlock", variant="primary")
+                    yield Button("Break glass", id="break-glass", variant="error",
+                                 tooltip="Open with emergency-kit shares from custodians (ctrl+g)")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -58,6 +77,8 @@ class UnlockScreen(Screen[None]):
     def watch_busy(self, busy: bool) -> None:
         self.query_one("#unlock-busy").display = busy
         self.query_one("#unlock", Button).disabled = busy
+        self.query_one("#break-glass", Button).disabled = busy
+        self.refresh_bindings()  # ctrl+g waits too
         self.query_one("#passphrase", Input).disabled = busy
         if busy:
             self.query_one("#unlock-error", Static).update("Deriving the key (Argon2id)…")
@@ -78,6 +99,14 @@ class UnlockScreen(Screen[None]):
             self.show_error("Type the passphrase first.")
             return
         self.unlock(str(operator), passphrase)
+
+    def show_lock_reason(self, reason: str) -> None:
+        """Why the vault locked, told after the screen was built (closing a break-glass session
+        says which post-incident workflow it opened)."""
+        line = self.query_one("#lock-reason", Static)
+        line.update(literal(reason))
+        line.display = True
+        self.query_one("#unlock-box").add_class("-reason")
 
     def show_error(self, message: str) -> None:
         self.query_one("#unlock-error", Static).update(literal(message, placeholder=""))
@@ -134,3 +163,29 @@ class UnlockScreen(Screen[None]):
             self.show_error("Not unlocked.")
             return
         app.show_main()  # type: ignore[attr-defined]
+
+    # -- break glass --------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "break_glass":
+            return None if self.busy else True
+        return True
+
+    @on(Button.Pressed, "#break-glass")
+    def action_break_glass(self) -> None:
+        if not self.busy:
+            self._break_glass()
+
+    @work(exclusive=True, group="break-glass", exit_on_error=False, description="read the emergency kit")
+    async def _break_glass(self) -> None:
+        app = self.app
+        try:
+            kit = await app.vault.run(kit_info, app.vault.directory)  # type: ignore[attr-defined]
+        except SmvaultError as exc:
+            self.show_error(f"Cannot read the emergency kit: {clean(str(exc))}")
+            return
+        if kit is None:
+            self.show_error(NO_KIT)
+            return
+        self.query_one("#passphrase", Input).value = ""
+        app.show_recovery(kit)  # type: ignore[attr-defined]

@@ -19,12 +19,17 @@ from textual.app import ComposeResult
 from textual.containers import Container, Horizontal
 from textual.widgets import Input, Static
 
+from smvault.domain.models import AccountStatus
+from smvault.services import emergency
 from smvault.services.abilities import AccountView, account_view
 from smvault.services.accounts import AccountRow, account_rows
 from smvault.services.grants import add_grant, revoke_grants
 from smvault.services.secrets import copy_secret, reveal, totp_code, totp_qr, use_recovery_code
+from smvault.services.session import Session
 from smvault.services.transfer import start_transfer
 from smvault.ui.commands import bindings
+from smvault.ui.dialogs.confirm import attempt
+from smvault.ui.dialogs.emergency_request import EmergencyRequestDialog, announce_emergency, approve_emergency
 from smvault.ui.dialogs.grant_add import AddGrantDialog
 from smvault.ui.dialogs.grant_revoke import RevokeGrantDialog
 from smvault.ui.dialogs.qr import QrDialog
@@ -55,7 +60,17 @@ TABLE_SCROLLBAR = 2
 
 # Actions that need a loaded account, and what each needs (checked in check_action).
 _ACCOUNT_ACTIONS = {"reveal", "copy_password", "code", "copy_code", "qr", "use_recovery_code",
-                    "add_grant", "revoke_grant", "hide", "transfer"}
+                    "add_grant", "revoke_grant", "hide", "transfer", "emergency"}
+
+
+def my_open_request(session: Session, key: str) -> int | None:
+    """The id of the session operator's open emergency request for `key`, if any (the service
+    allows one per operator and account: E would only be refused)."""
+    if session.break_glass is not None:
+        return None
+    me = session.operator.name
+    return next((view.id for view in emergency.emergency_status(session)
+                 if view.account.key == key and view.requester == me), None)
 
 
 def _cells(row: AccountRow) -> tuple:
@@ -71,6 +86,7 @@ class AccountsView(View):
         super().__init__(id=id, classes=classes)
         self.key: str | None = None  # the account the pane is about
         self.data: AccountView | None = None  # its detail, once loaded
+        self.open_request: int | None = None  # the operator's open emergency request for it
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="accounts-filter-bar"):
@@ -177,10 +193,14 @@ class AccountsView(View):
     @work(exclusive=True, group="account-detail", exit_on_error=False)
     async def _load_detail(self, key: str) -> None:
         data = await self.smvault.service(account_view, key)
+        try:
+            open_request = await self.smvault.vault.call(my_open_request, key)
+        except Exception:  # noqa: BLE001 - unknown: E stays offered, the service decides
+            open_request = None
         if key != self.key:
             return
         if data is not None:
-            self.data = data
+            self.data, self.open_request = data, open_request
             self.pane.show(data, self.smvault.clock().date())
         self.update_bindings()
 
@@ -275,6 +295,12 @@ class AccountsView(View):
             allowed = able.recovery and creds.recovery_codes_unused > 0
         elif action in ("add_grant", "transfer"):
             allowed = able.manage
+        elif action == "emergency":
+            # As services.emergency: for an account whose password this operator cannot get
+            # otherwise, never retired, one open request at a time (a, v, e in Workflows act on
+            # it); a break-glass session opens everything already.
+            allowed = (not able.password and data.account.status is not AccountStatus.RETIRED
+                       and self.open_request is None and self.smvault.vault.break_glass is None)
         else:  # revoke_grant
             allowed = able.manage and bool(data.detail.grants)
         return True if allowed else None
@@ -491,3 +517,37 @@ class AccountsView(View):
         self.changed()
         await self.reload()
         self.post_message(ShowWorkflow(started.workflow_id))
+
+    # -- emergency access (E) ------------------------------------------------------------------
+
+    def action_emergency(self) -> None:
+        key = self._current()
+        if key is not None and self.data is not None and self.check_action("emergency", ()):
+            self._emergency(key, self.data.account.tier)
+
+    @work(exclusive=True, group="account-dialog", exit_on_error=False)
+    async def _emergency(self, key: str, tier: int) -> None:
+        app = self.smvault
+        policy = await app.service(emergency.wait_policy)
+        if policy is None:
+            return
+
+        async def save(reason: str, incident: str, minutes: int):
+            return await attempt(app, emergency.request_access, key, reason=reason, incident=incident,
+                                 minutes=minutes)
+
+        request = await app.push_screen_wait(EmergencyRequestDialog(
+            account_key=key, wait_minutes=policy.get(tier), save=save))
+        if request is None:
+            return
+        self.changed()
+        if request.state == "requested":
+            # Dual control: a second operator approves at this terminal right away, or later
+            # (a in Workflows, or smvault breakglass approve).
+            approved = await approve_emergency(app, request)
+            if approved is not None:
+                request = approved
+                self.changed()
+        announce_emergency(self, request)
+        await self.reload()
+

@@ -40,7 +40,7 @@ TILES: tuple[tuple[str, str], ...] = (
 )
 
 # One tile for every workflow not yet closed (the Workflows tab, 5, lists them by kind).
-WORKFLOW_KEYS = ("open_offboarding", "open_transfer", "open_review")
+WORKFLOW_KEYS = ("open_offboarding", "open_transfer", "open_review", "open_emergency", "open_post-incident")
 WORKFLOW_LABEL = "open workflows"  # "open workflow" when there is one
 
 TILE_SEPARATOR = "  ·  "

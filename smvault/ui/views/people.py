@@ -355,6 +355,8 @@ class PeopleView(View):
     # -- commands --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("add_grant", "mark_leaving", "offboard") and self.app.vault.break_glass is not None:  # type: ignore[attr-defined]
+            return None  # a break-glass session reads and discloses; it changes nothing here
         if action == "add_grant":
             row = self.selected
             return True if row is not None and row.status != "left" else None

@@ -1,4 +1,4 @@
-"""Workflows: offboardings, ownership transfers and access reviews, and the steps of each.
+"""Workflows: offboardings, transfers, reviews, emergency access and post-incident rotations.
 
 A table of every workflow (open ones first, newest first), fed by `services.workflows`;
 beside it (wide) or below it (narrow) the highlighted workflow read through its own
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
@@ -24,7 +24,10 @@ from textual.message import Message
 from textual.widgets import Static
 
 from smvault.domain.clock import parse_timestamp
+from smvault.domain.post_incident import NEW_KIT, OPERATOR_ADDED, note_refusal, session_label
+from smvault.services import emergency as emergency_service
 from smvault.services import offboarding as offboarding_service
+from smvault.services import post_incident as post_incident_service
 from smvault.services import review as review_service
 from smvault.services import transfer as transfer_service
 from smvault.services.secrets import set_password, totp_qr
@@ -34,17 +37,19 @@ from smvault.ui.commands import bindings
 from smvault.ui.dialogs.approve import ApproveDialog
 from smvault.ui.dialogs.close_offboarding import CloseOffboardingDialog, closing_open_steps, guard_text
 from smvault.ui.dialogs.confirm import ConfirmDialog, attempt
+from smvault.ui.dialogs.emergency_request import announce_emergency, approve_emergency
 from smvault.ui.dialogs.qr import QrDialog
 from smvault.ui.dialogs.step_note import StepNoteDialog
 from smvault.ui.literal import clean
 from smvault.ui.views.base import View
+from smvault.ui.widgets.break_glass_banner import time_left_text
 from smvault.ui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
     from smvault.ui.app import SmvaultApp
 
 LIST_COLUMNS = (
-    Column("kind", "Kind", max_width=11),
+    Column("kind", "Kind", max_width=13),
     Column("subject", "Subject", max_width=26),
     Column("state", "State", max_width=9),
     Column("progress", "Done", numeric=True, max_width=7),
@@ -60,11 +65,19 @@ STEP_COLUMNS = (
     Column("by", "By", max_width=26),
 )
 
-CLOSED_STATES = frozenset({"closed", "cancelled"})
+# Emergency access closes as vetoed, lapsed or ended (domain.emergency).
+CLOSED_STATES = frozenset({"closed", "cancelled", "vetoed", "lapsed", "ended"})
+_EMERGENCY_PENDING = frozenset({"waiting", "requested"})
+# Post-incident steps a note never resolves (domain.post_incident.note_refusal says why):
+# what the About column says instead.
+_NOT_BY_NOTE_ABOUT = {NEW_KIT: "smvault kit create", OPERATOR_ADDED: "passwd, or remove"}
 # Transfer steps a note never resolves (the service says why): keep `n` greyed out on them.
 _TRANSFER_NOT_BY_NOTE = frozenset({"rotate-password", "update-root-of-control"})
 _QR_STEPS = frozenset({"qr-enrol", "reenrol-totp"})
-_ACTIONS = frozenset({"open", "note", "revoke_grants", "close", "approve", "qr", "rotate", "keep", "revoke"})
+_ACTIONS = frozenset({"open", "note", "revoke_grants", "close", "approve", "qr", "rotate", "keep", "revoke",
+                      "veto", "end"})
+# What a break-glass (recovery) session may do here: read, and show a QR (a disclosure).
+_RECOVERY_ALLOWED = frozenset({"open", "qr"})
 
 
 class ShowWorkflow(Message):
@@ -91,6 +104,7 @@ class StepLine:
     not_before: date | None = None
     auto: bool = False
     manual: bool = False
+    no_note: str | None = None  # an open step a note cannot resolve: why (and what does)
 
 
 @dataclass(frozen=True)
@@ -148,6 +162,19 @@ def _transfer_lines(view: Any) -> tuple[StepLine, ...]:
     return tuple(lines)
 
 
+def _post_incident_lines(view: Any) -> tuple[StepLine, ...]:
+    lines = []
+    for s in view.steps:
+        refusal = None if s.done else note_refusal(s.kind)
+        if refusal is not None:
+            about = _NOT_BY_NOTE_ABOUT.get(s.kind, "not by a note")
+        else:
+            about = "auto" if s.auto else "manual"
+        lines.append(StepLine(s.position, s.kind, s.title, s.done, s.account_key, about, s.evidence,
+                              s.done_by, s.done_at, None, s.auto, s.manual, refusal))
+    return tuple(lines)
+
+
 def _review_lines(view: Any) -> tuple[StepLine, ...]:
     return tuple(
         StepLine(i.position, "decision", f"{i.level}: {i.person_name} <{i.person_email}>",
@@ -159,6 +186,11 @@ def _review_lines(view: Any) -> tuple[StepLine, ...]:
 
 def load_shown(session: Session, row: WorkflowRow) -> Shown:
     """The workflow of `row` through its own service (a read: nothing is logged)."""
+    if row.kind == "emergency":
+        return Shown(row, emergency_service.emergency_status(session, row.id)[0], ())
+    if row.kind == "post-incident":
+        view = post_incident_service.post_incident_status(session, row.id)
+        return Shown(row, view, _post_incident_lines(view))
     if row.kind == "offboarding":
         view = offboarding_service.offboarding_status(session, row.person_email)
         return Shown(row, view, _offboarding_lines(view))
@@ -167,6 +199,62 @@ def load_shown(session: Session, row: WorkflowRow) -> Shown:
         return Shown(row, view, _transfer_lines(view))
     view = review_service.review_status(session, row.id)
     return Shown(row, view, _review_lines(view))
+
+
+def _clock(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
+
+
+def emergency_facts(view: Any, now: datetime) -> Text:
+    """Emergency access in two lines: what and for whom, then where it stands."""
+    text = Text(f"Emergency access {view.id}: {clean(view.account.key)}", style="bold")
+    text.append(f" for {clean(view.requester)} · incident {clean(view.incident)}")
+    parts = [view.state, f"{view.minutes} min", f"requested {_clock(view.requested_at)}"]
+    if view.approved_by:
+        how = " at the same terminal" if view.approval == "same-terminal" else ""
+        parts.append(f"approved by {clean(view.approved_by)}{how}")
+    elif view.approval == "wait":
+        parts.append("started after its wait, unvetoed")
+    left = view.time_left(now)
+    if left is not None:
+        parts.append(f"until {_clock(view.expires_at)} ({time_left_text(left)} left)")
+    if view.vetoed_by:
+        parts.append(f"vetoed by {clean(view.vetoed_by)}: {clean(view.veto_reason)}")
+    if view.ended_by:
+        parts.append(f"ended by {clean(view.ended_by)}")
+    if view.end_note:
+        parts.append(clean(view.end_note))
+    if view.post_incident_id is not None:
+        parts.append(f"post-incident workflow {view.post_incident_id}")
+    parts.append(f"reason: {clean(view.reason)}")
+    text.append("\n" + " · ".join(p for p in parts if p), style="dim")
+    return text
+
+
+def after_access(state_before: str, post_incident_id: int | None) -> str:
+    """What stopping emergency access opened (a sentence to append to a toast)."""
+    if post_incident_id is not None:
+        return f" Post-incident workflow {post_incident_id} opened: rotate what was revealed."
+    if state_before == "active":
+        return " Nothing was revealed under it: nothing to rotate."
+    return ""
+
+
+def emergency_guard(view: Any, me: str | None, now: datetime) -> tuple[Text, str]:
+    """What happens next to open emergency access, and who may do it."""
+    mine = view.requester == me
+    if view.state == "requested":
+        who = "a second operator approves it (a)" if mine else "a approves it"
+        stop = "e withdraws it" if mine else "v vetoes it"
+        return Text(f"Waiting for approval: {who}; {stop}."), "notice"
+    if view.state == "waiting":
+        left = view.wait_left(now)
+        when_ = f"at {_clock(view.wait_until)}" + (f" (in {time_left_text(left)})" if left is not None else "")
+        stop = "e withdraws it" if mine else "v vetoes it"
+        return Text(f"Starts by itself {when_} unless vetoed: a approves it sooner; {stop}."), "notice"
+    stop = "e ends it early" if mine else "v stops it at once"
+    return Text(f"Active: a reveal grant until {_clock(view.expires_at)}; {stop}. "
+                "When it ends, a post-incident workflow lists what to rotate."), "error"
 
 
 def _list_cells(row: WorkflowRow) -> tuple:
@@ -353,11 +441,15 @@ class WorkflowsView(View):
             self.progress[shown.row.id] = progress
             self._set_list_rows()
         facts.update(self._facts(shown))
+        # Emergency access has no steps: its facts may take the room, wrapped, narrow too.
+        facts.set_class(shown.kind == "emergency", "-wrap")
         line, style = self._guard(shown)
         guard.update(line)
         guard.set_classes(style)
         keep = steps.cursor_row_key if previous is not None and previous.row.id == shown.row.id else None
-        steps.empty_text = "no grants in scope" if shown.kind == "review" else "no steps"
+        steps.empty_text = {"review": "no grants in scope",
+                            "emergency": "emergency access has no steps (a approve · v veto · e end)"
+                            }.get(shown.kind, "no steps")
         steps.set_rows([(s.position, _step_cells(s)) for s in shown.steps])
         if keep is not None:
             steps.move_cursor_to_key(keep)
@@ -400,6 +492,19 @@ class WorkflowsView(View):
                 parts.append(f"{view.state} {when(view.closed_at)} by {clean(view.closed_by)}")
             if getattr(view, "cancel_reason", None):
                 parts.append(f"reason: {clean(view.cancel_reason)}")
+        elif kind == "emergency":
+            return emergency_facts(view, self.smvault.clock())
+        elif kind == "post-incident":
+            text.append(f"Post-incident {view.workflow_id}: incident {clean(view.incident)}", style="bold")
+            done = sum(1 for s in view.steps if s.done)
+            sessions = ", ".join(session_label(s.bg_id) + ("" if s.locked else " (never locked)")
+                                 for s in view.sessions)
+            parts = [view.state, f"{done}/{len(view.steps)} steps done",
+                     f"opened {when(view.opened_at)} by {clean(view.opened_by)}", f"after {clean(sessions)}"]
+            if view.closed_at:
+                parts.append(f"closed {when(view.closed_at)} by {clean(view.closed_by)}")
+            if view.override_reason:
+                parts.append(f"override: {clean(view.override_reason)}")
         else:
             text.append(f"Access review {view.workflow_id}: {clean(view.platform) or 'all platforms'}",
                         style="bold")
@@ -431,6 +536,16 @@ class WorkflowsView(View):
                 more = f" (+{len(view.blockers) - 2} more)" if len(view.blockers) > 2 else ""
                 return Text(f"Cannot close yet: {first}{more}."), "notice"
             return Text("Nothing blocks closing: c closes it and makes the new owner the owner."), "dim"
+        if kind == "emergency":
+            return emergency_guard(view, self.smvault.vault.operator_name, self.smvault.clock())
+        if kind == "post-incident":
+            still = [s for s in view.steps if not s.done]
+            if not still:
+                return Text("Every step is done: c closes it."), "dim"
+            kit = " New kit: smvault kit create." if any(s.kind == NEW_KIT for s in still) else ""
+            # Short: narrow, the guard has two or three lines.
+            return Text(f"{len(still)} step{'s' if len(still) != 1 else ''} open: p rotates a password, n notes a "
+                        f"step done; closing now needs an override reason.{kit}"), "notice"
         undecided = view.total - view.decided
         if undecided:
             return Text(f"{undecided} grant{'s' if undecided != 1 else ''} still to decide "
@@ -458,6 +573,8 @@ class WorkflowsView(View):
         text.append(clean(line.title))
         # Most telling first: narrow, each line is cut with an ellipsis by the stylesheet.
         details = [clean(line.about)]
+        if line.no_note:
+            details.append(f"n is off: {line.no_note}")
         if line.evidence:
             details.append(f"evidence: {clean(line.evidence)}")
         if line.done:
@@ -474,10 +591,25 @@ class WorkflowsView(View):
             return True
         if action == "open":
             return True if self.selected is not None else None
+        if action not in _RECOVERY_ALLOWED and self.smvault.vault.break_glass is not None:
+            return None  # a break-glass session reads and discloses; it changes nothing else
         shown = self.current
         if shown is None or not shown.is_open:
             return None
         kind, view, step = shown.kind, shown.view, self.current_step
+        if kind == "emergency":
+            mine = view.requester == self.smvault.vault.operator_name
+            if action == "approve":
+                allowed = view.state in _EMERGENCY_PENDING
+            elif action == "veto":
+                allowed = not mine
+            elif action == "end":
+                allowed = mine
+            else:
+                allowed = False
+            return True if allowed else None
+        if action in ("veto", "end"):
+            return None
         open_step = step is not None and not step.done
         if action == "note":
             if kind == "offboarding":
@@ -487,6 +619,10 @@ class WorkflowsView(View):
             elif kind == "transfer":
                 allowed = (open_step and view.state == "approved"
                            and step.kind not in _TRANSFER_NOT_BY_NOTE)  # type: ignore[union-attr]
+            elif kind == "post-incident":
+                # The service's own rule: a note stands for no vault work (a new kit, an
+                # added operator's own passphrase).
+                allowed = open_step and note_refusal(step.kind) is None  # type: ignore[union-attr]
             else:
                 allowed = False
         elif action == "revoke_grants":
@@ -543,6 +679,10 @@ class WorkflowsView(View):
             return f"the offboarding of {clean(view.person_name)}"
         if shown.kind == "transfer":
             return f"transfer {view.workflow_id} of {clean(view.account_key)}"
+        if shown.kind == "post-incident":
+            return f"post-incident {view.workflow_id} (incident {clean(view.incident)})"
+        if shown.kind == "emergency":
+            return f"emergency access {view.id} to {clean(view.account.key)}"
         return f"access review {view.workflow_id}"
 
     # n: resolve a step with a note -----------------------------------------------------------
@@ -557,6 +697,10 @@ class WorkflowsView(View):
         if shown.kind == "offboarding":
             async def save(note: str):
                 return await attempt(app, offboarding_service.resolve_offboarding_step, shown.view.person_email,
+                                     step.position, note)
+        elif shown.kind == "post-incident":
+            async def save(note: str):
+                return await attempt(app, post_incident_service.resolve_post_incident_step, shown.row.id,
                                      step.position, note)
         else:
             async def save(note: str):
@@ -611,12 +755,36 @@ class WorkflowsView(View):
             result = await app.push_screen_wait(CloseOffboardingDialog(shown.view, save))
         elif shown.kind == "transfer":
             result = await app.service(transfer_service.close_transfer, str(shown.row.id))
+        elif shown.kind == "post-incident":
+            result = await self._close_post_incident(shown)
         else:
             result = await app.service(review_service.close_review, shown.row.id)
         if result is None:
             return
         self.notify(f"Closed {self._subject(shown)}.", title="Closed", markup=False)
         await self.after_write(shown.row.id)
+
+    async def _close_post_incident(self, shown: Shown) -> Any:
+        """Every step done: close at once. Otherwise an override reason, asked in a dialog that
+        shows the service's refusal and stays open."""
+        app = self.smvault
+        workflow_id = shown.row.id
+        still = [s for s in shown.steps if not s.done]
+        if not still:
+            return await app.service(post_incident_service.close_post_incident, workflow_id)
+
+        async def save(override: str):
+            return await attempt(app, post_incident_service.close_post_incident, workflow_id, override)
+
+        about = Text(f"{len(still)} step{'s' if len(still) != 1 else ''} still open:")
+        for step in still[:3]:
+            about.append(f"\n  {step.position}. {clean(step.title)}")
+        if len(still) > 3:
+            about.append(f"\n  … and {len(still) - 3} more", style="dim")
+        about.append("\nClosing with steps open needs a reason; it goes into the access log.", style="dim")
+        return await app.push_screen_wait(StepNoteDialog(
+            f"Close post-incident {workflow_id}", about, save, label="Override", ok="Close",
+            placeholder="why close with steps open (logged)"))
 
     # a: approve a transfer (dual control) -------------------------------------------------------
 
@@ -627,6 +795,9 @@ class WorkflowsView(View):
 
     async def _approve(self, shown: Shown) -> None:
         app = self.smvault
+        if shown.kind == "emergency":
+            await self._approve_emergency(shown)
+            return
 
         async def save(approver: str, passphrase: bytes):
             return await attempt(app, transfer_service.approve_transfer_as, str(shown.row.id), approver, passphrase)
@@ -636,6 +807,79 @@ class WorkflowsView(View):
             return
         self.notify(f"Approved {self._subject(shown)} (by {clean(result.approved_by)}).", title="Approved",
                     markup=False)
+        await self.after_write(shown.row.id)
+
+    async def _approve_emergency(self, shown: Shown) -> None:
+        """The requester is unlocked: a second operator approves at this terminal (their
+        passphrase). Anyone else unlocked approves as themself: they already typed theirs."""
+        app = self.smvault
+        view = shown.view
+        if view.requester == app.vault.operator_name:
+            result = await approve_emergency(app, view)
+        else:
+            ok = await app.push_screen_wait(ConfirmDialog(
+                f"Approve emergency access {view.id}", Text.assemble(
+                    f"Approve, as {clean(app.vault.operator_name)}, emergency access to ",
+                    (clean(view.account.key), "bold"), f" for {clean(view.requester)} "
+                    f"({view.minutes} min from now, incident {clean(view.incident)})?\nReason: {clean(view.reason)}"
+                    "\nThe approval goes into the access log."), confirm="Approve", variant="error"))
+            result = await app.service(emergency_service.approve_access, view.id) if ok else None
+        if result is None:
+            return
+        announce_emergency(self, result)
+        await self.after_write(shown.row.id)
+
+    # v / e: stop emergency access ---------------------------------------------------------------
+
+    def action_veto(self) -> None:
+        shown = self.current
+        if shown is not None and self.check_action("veto", ()):
+            self._run(self._veto(shown))
+
+    async def _veto(self, shown: Shown) -> None:
+        app = self.smvault
+        view = shown.view
+
+        async def save(reason: str):
+            return await attempt(app, emergency_service.veto_access, view.id, reason)
+
+        effect = ("Its grant is revoked at once and the post-incident workflow opens."
+                  if view.state == "active" else "It never starts.")
+        about = Text.assemble(("Veto: ", "bold"), f"emergency access to {clean(view.account.key)} for "
+                              f"{clean(view.requester)}, incident {clean(view.incident)}.",
+                              (f"\n{effect} A veto cannot be undone.", "dim"))
+        result = await app.push_screen_wait(StepNoteDialog(
+            f"Veto emergency access {view.id}", about, save, label="Reason", ok="Veto",
+            placeholder="why it must not go ahead (goes into the access log)"))
+        if result is None:
+            return
+        opened = after_access(view.state, result.post_incident_id)
+        self.notify(f"Vetoed emergency access {view.id} to {clean(view.account.key)}.{opened}",
+                    title="Vetoed", markup=False)
+        await self.after_write(shown.row.id)
+
+    def action_end(self) -> None:
+        shown = self.current
+        if shown is not None and self.check_action("end", ()):
+            self._run(self._end(shown))
+
+    async def _end(self, shown: Shown) -> None:
+        view = shown.view
+        active = view.state == "active"
+        ok = await self.app.push_screen_wait(ConfirmDialog(
+            f"End emergency access {view.id}", Text(
+                f"End your emergency access to {clean(view.account.key)} now? " + (
+                    "Its grant is revoked and the post-incident workflow opens for what was revealed."
+                    if active else "The request is withdrawn before it starts.")),
+            confirm="End access" if active else "Withdraw", variant="warning"))
+        if not ok:
+            return
+        result = await self.smvault.service(emergency_service.end_access, view.id)
+        if result is None:
+            return
+        opened = after_access(view.state, result.post_incident_id)
+        self.notify(f"Ended emergency access {view.id} to {clean(view.account.key)}.{opened}",
+                    title="Ended", markup=False)
         await self.after_write(shown.row.id)
 
     # q: the QR code for re-enrolment ----------------------------------------------------------
