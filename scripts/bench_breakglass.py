@@ -156,10 +156,9 @@ def bench_recovery(args, vault_dir: Path, anchor_dir: Path, clock, shares: list[
     from smvault.store import vault as vault_mod
 
     timer = phase_timer()
-    timer.wrap(kit_mod, "recover_vault_key_secret", "parse + combine the shares (SLIP-39)")
+    timer.wrap(kit_mod, "recover_from_shares", "parse + combine the shares (SLIP-39)")
     timer.wrap(keyring_mod, "unlock_recovery", "unseal the recovery slot (X25519)")
     timer.wrap(vault_mod, "connect", "connect: key, probe, pragmas")
-    timer.wrap(kit_mod, "check_share", "check each share against the kit")
     timer.wrap(session_mod, "verify_since_anchor", "anchor check + incremental verify")
     timer.wrap(session_mod, "log_unlock", "breakglass.unlock entry (commit) + anchor write")
     timer.wrap(post_incident, "cover_unlocked_sessions", "hook: cover_unlocked_sessions")

@@ -44,6 +44,21 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
+def pin_clock(monkeypatch):
+    """`pin_clock(moment)` pins `system_clock` (in this process only) to `moment`, a datetime or
+    ISO 8601 text; call it again to move time. Undone when the test ends."""
+    from smvault.domain import clock as clock_mod
+
+    def pin(moment: datetime | str) -> datetime:
+        if isinstance(moment, str):
+            moment = clock_mod.parse_timestamp(moment)
+        monkeypatch.setattr(clock_mod, "_pinned", moment)
+        return moment
+
+    return pin
+
+
+@pytest.fixture
 def vault_dir(tmp_path) -> Path:
     return tmp_path / "vault"
 

@@ -8,14 +8,10 @@ import click
 
 from smvault.cli.context import Options, pass_options
 from smvault.cli.output import emit_json, fields, say, table
-from smvault.cli.params import json_option
+from smvault.cli.params import ID, json_option
 from smvault.domain.clock import timestamp
 from smvault.domain.emergency import DEFAULT_MINUTES, MAX_MINUTES, MAX_WAIT_MINUTES
 from smvault.domain.errors import UsageError
-
-
-# A request id: a positive number SQLite can hold (a longer one is a usage error, exit 2).
-REQUEST_ID = click.IntRange(1, 2**63 - 1)
 
 
 def duration(left: timedelta | None) -> str | None:
@@ -115,7 +111,7 @@ def breakglass_request(opts: Options, ref: str, reason: str, incident: str, minu
 
 
 @breakglass.command("approve")
-@click.argument("request_id", type=REQUEST_ID, metavar="ID")
+@click.argument("request_id", type=ID, metavar="ID")
 @json_option
 @pass_options
 def breakglass_approve(opts: Options, request_id: int, as_json: bool) -> None:
@@ -136,7 +132,7 @@ def breakglass_approve(opts: Options, request_id: int, as_json: bool) -> None:
 
 
 @breakglass.command("veto")
-@click.argument("request_id", type=REQUEST_ID, metavar="ID")
+@click.argument("request_id", type=ID, metavar="ID")
 @click.option("--reason", required=True, help="Why (logged).")
 @json_option
 @pass_options
@@ -159,7 +155,7 @@ def breakglass_veto(opts: Options, request_id: int, reason: str, as_json: bool) 
 
 
 @breakglass.command("end")
-@click.argument("request_id", type=REQUEST_ID, metavar="ID")
+@click.argument("request_id", type=ID, metavar="ID")
 @json_option
 @pass_options
 def breakglass_end(opts: Options, request_id: int, as_json: bool) -> None:
@@ -178,7 +174,7 @@ def breakglass_end(opts: Options, request_id: int, as_json: bool) -> None:
 
 
 @breakglass.command("status")
-@click.argument("request_id", type=REQUEST_ID, metavar="[ID]", required=False)
+@click.argument("request_id", type=ID, metavar="[ID]", required=False)
 @click.option("--all", "show_all", is_flag=True, help="Include closed requests (vetoed, lapsed, ended).")
 @json_option
 @pass_options

@@ -145,13 +145,11 @@ class Options:
             raise UsageError(f"--recovery opens a break-glass session of an existing vault; '{command}' opens none")
         if command is None:
             return
-        from smvault.domain.emergency import check_incident
-        from smvault.services.inputs import clean_text
+        from smvault.services.session import check_recovery_inputs
 
         if not (self.reason or "").strip() or not (self.incident or "").strip():
             raise UsageError("--recovery needs --reason TEXT and --incident ID (both are logged)")
-        clean_text(self.reason, "reason", required=True)
-        check_incident(self.incident)
+        check_recovery_inputs(self.reason, self.incident)
 
     def shares_from_files(self) -> list[str]:
         return [_read_share_file(path) for path in self.share_files]

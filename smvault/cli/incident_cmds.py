@@ -8,10 +8,7 @@ import click
 
 from smvault.cli.context import Options, pass_options
 from smvault.cli.output import emit_json, say, table
-from smvault.cli.params import json_option
-
-# Ids and positions are SQLite integers: a larger number is a usage error, not an OverflowError.
-ID = click.IntRange(1, 2**63 - 1)
+from smvault.cli.params import ID, json_option
 
 
 def view_json(view) -> dict:

@@ -48,11 +48,7 @@ def cli(ctx: click.Context, vault: Path | None, operator: str | None, passphrase
         from smvault.cli.ui_cmds import on_terminal, open_tui
 
         if on_terminal():
-            if recovery:
-                open_tui(ctx.obj, recovery=True, reason=reason, incident=incident,
-                         shares=ctx.obj.shares_from_files())
-            else:
-                open_tui(ctx.obj)
+            open_tui(ctx.obj)  # with --recovery, it starts on the break-glass screen (opts say so)
         else:
             click.echo(ctx.get_help())
 
@@ -60,8 +56,10 @@ def cli(ctx: click.Context, vault: Path | None, operator: str | None, passphrase
 def _register() -> None:
     from smvault.cli import (
         account_cmds,
+        breakglass_cmds,
         grant_cmds,
         incident_cmds,
+        kit_cmds,
         log_cmds,
         offboard_cmds,
         operator_cmds,
@@ -74,13 +72,10 @@ def _register() -> None:
     )
 
     for module in (ui_cmds, vault_cmds, operator_cmds, people_cmds, account_cmds, secret_cmds, grant_cmds,
-                   offboard_cmds, transfer_cmds, review_cmds, incident_cmds, log_cmds):
+                   offboard_cmds, transfer_cmds, review_cmds, breakglass_cmds, kit_cmds, incident_cmds,
+                   log_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
-    from smvault.cli.breakglass_cmds import breakglass  # emergency access (issue 5)
-    cli.add_command(breakglass)
-    from smvault.cli.kit_cmds import kit  # emergency kit (issue 5)
-    cli.add_command(kit)
 
 
 _register()

@@ -39,5 +39,8 @@ class ExpiryParam(click.ParamType):
 
 DATE = DateParam()
 EXPIRY = ExpiryParam()
+# A request's or workflow's id (or a step's position): a positive number SQLite can hold; a
+# larger one is a usage error (exit 2), not an OverflowError.
+ID = click.IntRange(1, 2**63 - 1)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")

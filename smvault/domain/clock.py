@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 
 Clock = Callable[[], datetime]
 
-_FAKE_NOW_ENV = "SMVAULT_FAKE_NOW"
-# Only a test run may pin the clock: waiting periods and time boxes are measured with it, so in
-# production a pinned clock would let a requester skip a wait or stretch their window. The
-# test KDF switch marks a test run (tests/conftest.py and the UI tests set it; a real vault
-# never runs with it, since it makes new keyring slots cheap to brute-force).
-_TEST_MODE_ENV, _TEST_MODE_ON = "SMVAULT_INSECURE_TEST_KDF", "1"
+# Waiting periods and time boxes are measured with this clock, so nothing a user controls (no
+# environment variable, no option, no file) may move it: a requester could otherwise skip a
+# wait or stretch their window. Tests pin it in-process only, by setting `_pinned` (the
+# `pin_clock` fixture in tests/conftest.py monkeypatches it). Code that takes
+# `clock=system_clock` as a default captures this function, so the pin is read here, inside it.
+_pinned: datetime | None = None
 
 
 def system_clock() -> datetime:
-    """The current UTC time. In a test run (`SMVAULT_INSECURE_TEST_KDF=1`) `SMVAULT_FAKE_NOW`
-    (ISO 8601) pins it for tests and snapshots; otherwise that variable is ignored."""
-    fake = os.environ.get(_FAKE_NOW_ENV)
-    if fake and os.environ.get(_TEST_MODE_ENV) == _TEST_MODE_ON:
-        return parse_timestamp(fake)
+    """The current UTC time (or the moment a test pinned in-process via `_pinned`)."""
+    if _pinned is not None:
+        return _pinned
     return datetime.now(timezone.utc)
 
 

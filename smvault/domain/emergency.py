@@ -57,7 +57,6 @@ MAX_MINUTES = 480
 MAX_WAIT_MINUTES = 7 * 24 * 60
 MAX_INCIDENT_LENGTH = 64
 WAIT_KEY_PREFIX = "breakglass.wait.tier."
-TIERS = range(0, 4)  # as models.parse_tier
 
 
 def check_minutes(minutes: int) -> int:

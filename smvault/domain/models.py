@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from smvault.domain.errors import InvalidInputError
-from smvault.domain.text import has_control_chars
+from smvault.domain.text import has_control_chars, has_hidden_chars
 
 
 class Level(StrEnum):
@@ -108,7 +108,7 @@ def normalize_handle(value: str) -> str:
 
 def normalize_email(value: str) -> str:
     email = value.strip().lower()
-    if not _EMAIL.match(email) or has_control_chars(email):
+    if not _EMAIL.match(email) or has_hidden_chars(email):
         raise InvalidInputError(f"invalid email address {value!r}")
     return email
 

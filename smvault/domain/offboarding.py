@@ -396,7 +396,8 @@ def learned_after_start(person: Person, steps: Iterable[Step], since: SinceOpene
     return specs
 
 
-def _logged(what: str, entry: Mapping[str, Any]) -> Resolution:
+def logged_resolution(what: str, entry: Mapping[str, Any]) -> Resolution:
+    """`what` happened, with the log entry that says so (who, when, seq) as evidence."""
     op = entry.get("op")
     return Resolution(f"{what} by {op} at {entry['ts']} (log seq {entry['seq']})", op, entry["ts"], entry["seq"])
 
@@ -409,7 +410,7 @@ def replacement(since: SinceOpened, account_id: int, secret: str) -> Resolution 
     """A step about a secret someone learned resolves with the secret's latest replacement
     after they last learned it (by log seq), with that entry as evidence."""
     entry = since.replaced_after_learning(account_id, secret)
-    return _logged(_REPLACED[secret], entry) if entry else None
+    return logged_resolution(_REPLACED[secret], entry) if entry else None
 
 
 def _label(names: Mapping[int, str], pid: int | None) -> str:
@@ -435,7 +436,7 @@ def resolve(
         if open_grants:
             return None
         if since.revoked is not None:
-            return _logged("grants revoked", since.revoked)
+            return logged_resolution("grants revoked", since.revoked)
         return Resolution("holds no open grant")
     if kind in MANUAL_KINDS or account_id is None:
         return None

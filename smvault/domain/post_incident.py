@@ -41,6 +41,7 @@ from smvault.domain.offboarding import (
     Seen,
     SinceOpened,
     check_close,
+    logged_resolution,
     replacement,
     secret_disclosed,
 )
@@ -244,11 +245,6 @@ def widened_review(session: SessionLog, step: Step) -> dict[str, Any] | None:
 # --- resolution (derived, never written on read) ---------------------------------------------------
 
 
-def _logged(what: str, entry: Mapping[str, Any]) -> Resolution:
-    op = entry.get("op")
-    return Resolution(f"{what} by {op} at {entry['ts']} (log seq {entry['seq']})", op, entry["ts"], entry["seq"])
-
-
 @dataclass(frozen=True)
 class KitFacts:
     """What the kit step is resolved from."""
@@ -270,11 +266,12 @@ def kit_resolution(kit: KitFacts) -> Resolution | None:
         if entry is None:
             return None
         kit_id = (entry.get("detail") or {}).get("kit_id")
-        return _logged(f"new emergency kit {kit_id} created" if kit_id else "new emergency kit created", entry)
+        what = f"new emergency kit {kit_id} created" if kit_id else "new emergency kit created"
+        return logged_resolution(what, entry)
     if kit.current is None or kit.current in known:
         return None
     if kit.current_created is not None:
-        return _logged(f"new emergency kit {kit.current} created", kit.current_created)
+        return logged_resolution(f"new emergency kit {kit.current} created", kit.current_created)
     return Resolution(f"emergency kit {kit.current} is in force; the session's kit is not")
 
 
@@ -284,9 +281,9 @@ def operator_resolution(name: str, settling: Sequence[Mapping[str, Any]]) -> Res
     for entry in settling:
         action, detail = entry.get("action"), entry.get("detail") or {}
         if action == "operator.passwd" and entry.get("op") == name:
-            return _logged(f"{name} set their own passphrase", entry)
+            return logged_resolution(f"{name} set their own passphrase", entry)
         if action == "operator.remove" and detail.get("operator") == name:
-            return _logged(f"operator {name} removed", entry)
+            return logged_resolution(f"operator {name} removed", entry)
     return None
 
 

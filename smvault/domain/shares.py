@@ -232,8 +232,11 @@ def split(secret: bytes, threshold: int, count: int) -> list[str]:
     return group
 
 
-def _check_set(shares: list[ParsedShare]) -> None:
-    """Reject duplicates and strangers with messages that name the shares involved."""
+def check_set(shares: list[ParsedShare]) -> None:
+    """Reject no shares, duplicates and strangers (another secret's shares) with messages
+    that name the shares involved. How many are needed is `combine`'s to check."""
+    if not shares:
+        raise ShareProblem("no shares entered")
     first = shares[0]
     for i, share in enumerate(shares):
         for earlier in shares[:i]:
@@ -250,6 +253,11 @@ def _check_set(shares: list[ParsedShare]) -> None:
         raise ShareProblem(
             f"share {share.number} does not fit with share {first.number}: their group settings differ"
         )
+
+
+def _check_counts(shares: list[ParsedShare], allow_extra: bool) -> None:
+    """Of one set (check_set): no member twice, and as many shares as the secret takes."""
+    first = shares[0]
     groups: dict[int, list[ParsedShare]] = {}
     for share in shares:
         members = groups.setdefault(share.group_index, [])
@@ -269,7 +277,7 @@ def _check_set(shares: list[ParsedShare]) -> None:
         need, got = first.member_threshold, len(shares)
         if got < need:
             raise ShareProblem(f"{got} share{'s' if got != 1 else ''} entered; this kit needs {need}")
-        if got > need:
+        if got > need and not allow_extra:
             raise ShareProblem(f"{got} shares entered; this kit takes exactly {need}: leave {got - need} out")
         return
     for group, members in sorted(groups.items()):
@@ -286,14 +294,18 @@ def _check_set(shares: list[ParsedShare]) -> None:
         )
 
 
-def combine(shares: list[ParsedShare], passphrase: bytes = b"") -> bytes:
-    """The secret the shares were split from. Every failure is a ShareProblem."""
+def combine(shares: list[ParsedShare], passphrase: bytes = b"", *, allow_extra: bool = False) -> bytes:
+    """The secret the shares were split from. Every failure is a ShareProblem.
+
+    With `allow_extra`, a one-group secret may be given more shares than its threshold:
+    all of them are checked, the first `threshold` combined."""
     shares = list(shares)
-    if not shares:
-        raise ShareProblem("no shares entered")
     if not all(isinstance(share, ParsedShare) for share in shares):
         raise TypeError("combine takes ParsedShare values (see parse_share)")
-    _check_set(shares)
+    check_set(shares)
+    _check_counts(shares, allow_extra)
+    if allow_extra and shares[0].group_count == 1:
+        shares = shares[: shares[0].member_threshold]
     try:
         return combine_mnemonics([share.mnemonic for share in shares], passphrase)
     except MnemonicError as exc:

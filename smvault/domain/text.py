@@ -8,6 +8,7 @@ job (it renders user text literally); this module only deals with control charac
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # C0 controls except tab and newline, DEL, and C1 controls (which include the 8-bit CSI/OSC).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -22,3 +23,9 @@ def printable(text: str, *, single_line: bool = True) -> str:
 
 def has_control_chars(text: str) -> bool:
     return _CONTROL_ANY.search(text) is not None
+
+
+def has_hidden_chars(text: str) -> bool:
+    """Control characters, or Unicode format characters (zero-width, bidi overrides such as
+    U+202E) that make an address look like another one on screen or on paper."""
+    return has_control_chars(text) or any(unicodedata.category(ch) == "Cf" for ch in text)

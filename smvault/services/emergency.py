@@ -29,7 +29,7 @@ from smvault.domain.approval import Request, require_second_operator
 from smvault.domain.clock import parse_timestamp, timestamp
 from smvault.domain.emergency import EmergencyState
 from smvault.domain.errors import ConflictError, NotFoundError, PolicyError
-from smvault.domain.models import Account, Disclosure, Grant, Level, Operator, Person, PersonStatus, parse_tier
+from smvault.domain.models import Account, Disclosure, Level, Operator, Person, PersonStatus, parse_tier
 from smvault.domain.workflow import Workflow, WorkflowKind, require_open
 from smvault.services.approval import approver_facts, confirm_approver
 from smvault.services.inputs import clean_text
@@ -72,10 +72,6 @@ class EmergencyView:
     @property
     def bg_id(self) -> str:
         return rules.bg_id(self.id)
-
-    @property
-    def open(self) -> bool:
-        return self.state in rules.OPEN_STATES
 
     def time_left(self, now: datetime) -> timedelta | None:
         """Time left on active access (zero once over); None unless active."""
@@ -164,19 +160,15 @@ def _log_now(session: Session) -> datetime | None:
     return parse_timestamp(latest) if latest else None
 
 
-def _require_clock(session: Session) -> None:
-    """Refuse (PolicyError) to start a wait or a window while the clock is behind the log."""
+def require_clock(session: Session) -> None:
+    """Refuse (PolicyError) while this machine's clock is behind the log: to start a wait or
+    a window, and to disclose under an emergency grant (the operator's own, or `--for` its
+    holder: services.secrets), whose window is checked with this clock. The sweep at unlock
+    ends the operator's own access in that case; this also covers a value handed to someone
+    else's access, and a log that moved ahead since."""
     log_now = _log_now(session)
     if rules.clock_behind(session.now(), log_now):
         raise PolicyError(rules.clock_refusal(session.now(), log_now))
-
-
-def require_clock_for_disclosure(session: Session) -> None:
-    """For a disclosure under an emergency grant (the operator's own, or `--for` its holder):
-    its window is checked with this machine's clock, so refuse (PolicyError) while that clock
-    is behind the log. The sweep at unlock ends the operator's own access in that case; this
-    also covers a value handed to someone else's access, and a log that moved ahead since."""
-    _require_clock(session)
 
 
 # -- the waiting period per tier -------------------------------------------------------------
@@ -272,11 +264,27 @@ def _is_requester(operator: Operator, workflow: Workflow) -> bool:
     return operator.id == workflow.opened_by or operator.person_id == workflow.person_id
 
 
+def _open_request(session: Session, account: Account) -> Workflow | None:
+    """The session operator's open request on `account` (at most one; None in a recovery
+    session, whose synthetic person makes none)."""
+    if session.person.id is None:
+        return None
+    existing = session.vault.workflows.find(KIND, person_id=session.person.id, account_id=account.id)
+    return existing[0] if existing else None
+
+
+def open_request_id(session: Session, account_ref: int | str) -> int | None:
+    """The id of the session operator's open emergency request on that account, if any
+    (None in a recovery session)."""
+    workflow = _open_request(session, account_by_ref(session, str(account_ref)))
+    return workflow.id if workflow is not None else None
+
+
 def _refuse_open_request(session: Session, account: Account) -> None:
     """One open request per requester and account: name the one they have."""
-    existing = session.vault.workflows.find(KIND, person_id=session.person.id, account_id=account.id)
-    if existing:
-        view = _view(session, existing[0])
+    existing = _open_request(session, account)
+    if existing is not None:
+        view = _view(session, existing)
         raise rules.already_open(view.id, account.key, view.state, session.now(), view.wait_until,
                                  view.expires_at)
 
@@ -299,7 +307,7 @@ def request_access(session: Session, account_ref: str, *, reason: str, incident:
             holds_password=may_disclose(session, session.person, account, Disclosure.PASSWORD),
             account_key=account.key, account_status=account.status,
         )
-        _require_clock(session)  # a wait measured from a clock set back would end early
+        require_clock(session)  # a wait measured from a clock set back would end early
         setting, wait_note = _wait_for(session, account)
         state, wait_until = rules.first_state(session.now(), setting.minutes if setting else None)
         data = {"reason": reason, "incident": incident, "minutes": minutes,
@@ -341,12 +349,8 @@ def _check_approver(session: Session, workflow: Workflow, approver: Operator) ->
     require_open(workflow)
     rules.require_approvable(workflow.state)
     _require_requester_may_start(session, workflow)
-    _require_clock(session)
+    require_clock(session)
     require_second_operator(_request_of(session, workflow), approver_facts(session, approver, workflow.opened_seq))
-
-
-def _in_force(grant: Grant | None, now: datetime) -> bool:
-    return grant is not None and grant.revoked_at is None and (grant.expires_at is None or grant.expires_at > now)
 
 
 def _activate(session: Session, workflow: Workflow, start: datetime, approver: Operator | None,
@@ -492,7 +496,7 @@ def _facts(session: Session, workflow: Workflow) -> tuple[datetime | None, datet
 
 def _held_here(session: Session, workflow: Workflow) -> bool:
     """Whether the request is the session operator's own: its grant is used on this machine."""
-    return session.operator is not None and _is_requester(session.operator, workflow)
+    return _is_requester(session.operator, workflow)
 
 
 def _due(session: Session, workflow: Workflow, log_now: datetime | None) -> rules.Due | None:

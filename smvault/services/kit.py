@@ -4,7 +4,7 @@ The recovery secret seals the vault key in the keyring's recovery slot (store.ke
 custodians together can open the vault when no operator can. Creating a kit is logged
 (`kit.create`); a new kit rekeys the vault so every share of the old one becomes useless.
 
-Reading a kit (`kit_info`, `check_share`, `recover_vault_key_secret`) needs no unlock: it is
+Reading a kit (`kit_info`, `check_share`, `recover_from_shares`) needs no unlock: it is
 what custodians do at the unlock screen. Share words never leave this module except inside a
 `Kit` (whose reprs hide them) on their way to the printed sheets.
 """
@@ -30,6 +30,7 @@ from smvault.domain.shares import (
     RECOVERY_SECRET_LEN,
     ParsedShare,
     ShareProblem,
+    check_set,
     combine,
     parse_share,
     split,
@@ -101,6 +102,16 @@ class ShareCheck:
     current_kit: bool
 
 
+@dataclass(frozen=True)
+class RecoveredSecret:
+    """What a set of shares opened: the recovery secret, the kit and who gave their share."""
+
+    secret: bytes = field(repr=False)
+    kit: KitInfo
+    members: tuple[int, ...]  # the shares' member indexes (1-based), in the order entered
+    custodians: tuple[str, ...]  # the emails of their custodians, in the same order
+
+
 # -- reading (no unlock) ----------------------------------------------------------------------
 
 
@@ -114,18 +125,20 @@ def kit_info(directory: Path) -> KitInfo | None:
     return _info(kr.vault_id, kr.recovery) if kr.recovery is not None else None
 
 
-def _kits(directory: Path) -> list[RecoverySlot]:
-    """The kit in keyring.json, then the one in an interrupted rekey's pending keyring.
+def _kits(directory: Path) -> tuple[str, list[RecoverySlot]]:
+    """The vault's id, and the kit in keyring.json, then the one in an interrupted rekey's
+    pending keyring.
 
     A crash between rekeying the database and promoting the pending keyring leaves the new
     kit only in the pending file; opening resolves it (Vault._open_with), so its shares count.
     """
     directory = Path(directory)
-    found = [kr.recovery for kr in (keyrings.load(directory), keyrings.load_pending(directory))
+    current = keyrings.load(directory)
+    found = [kr.recovery for kr in (current, keyrings.load_pending(directory))
              if kr is not None and kr.recovery is not None]
     if not found:
         raise NotFoundError("this vault has no emergency kit")
-    return found
+    return current.vault_id, found
 
 
 def _kit_of(share: ParsedShare, kits: list[RecoverySlot]) -> RecoverySlot | None:
@@ -148,7 +161,7 @@ def _not_current(share: ParsedShare, kits: list[RecoverySlot]) -> ShareProblem:
 
 def check_share(directory: Path, text: str, number: int) -> ShareCheck:
     """Check one share as it is entered. Raises ShareProblem for bad words or checksum."""
-    kits = _kits(directory)
+    _, kits = _kits(directory)
     share = parse_share(text, number)
     kit = _kit_of(share, kits)
     return ShareCheck(
@@ -160,30 +173,31 @@ def check_share(directory: Path, text: str, number: int) -> ShareCheck:
     )
 
 
-def recover_vault_key_secret(directory: Path, texts: list[str]) -> bytes:
-    """The recovery secret from custodians' shares (for Vault.open_recovery).
+def recover_from_shares(directory: Path, texts: list[str]) -> RecoveredSecret:
+    """The recovery secret from custodians' shares (for Vault.open_recovery), with the kit
+    they belong to and whose they are.
 
     Every share must be well-formed, distinct and from the current kit; the first
     `threshold` of them are combined (more are allowed, and checked, but not needed).
     """
-    kits = _kits(directory)
+    vault_id, kits = _kits(directory)
     shares = [parse_share(text, number) for number, text in enumerate(texts, 1)]
-    if not shares:
-        raise ShareProblem("no shares entered")
-    for i, share in enumerate(shares):
-        for earlier in shares[:i]:
-            if earlier.mnemonic == share.mnemonic:
-                raise ShareProblem(f"shares {earlier.number} and {share.number} are the same share")
-            if earlier.identifier != share.identifier:
-                raise ShareProblem(f"share {share.number} is from a different kit than share {earlier.number}")
+    check_set(shares)  # the same share twice, or another kit's, before "not current"
     kit = _kit_of(shares[0], kits)
     for share in shares:
         if _kit_of(share, kits) is not kit or kit is None:
             raise _not_current(share, kits)
-    if len(shares) < kit.threshold:
-        got = len(shares)
-        raise ShareProblem(f"{got} share{'s' if got != 1 else ''} entered; this kit needs {kit.threshold}")
-    return combine(shares[: kit.threshold])
+    return RecoveredSecret(
+        secret=combine(shares, allow_extra=True),
+        kit=_info(vault_id, kit),
+        members=tuple(share.member_index for share in shares),
+        custodians=tuple(kit.custodians[share.member_index - 1] for share in shares),
+    )
+
+
+def recover_vault_key_secret(directory: Path, texts: list[str]) -> bytes:
+    """Just the recovery secret of `recover_from_shares`."""
+    return recover_from_shares(directory, texts).secret
 
 
 # -- creating ---------------------------------------------------------------------------------

@@ -117,9 +117,9 @@ def _disclosure_fields(session: Session, account: Account, recipient: Person | N
                                                              recipient.id if recipient else None)
     if emergency is not None:
         # The window is timed with this machine's clock: refuse while it is behind the log.
-        from smvault.services.emergency import require_clock_for_disclosure
+        from smvault.services.emergency import require_clock
 
-        require_clock_for_disclosure(session)
+        require_clock(session)
         fields["bg"] = emergency_marker(*emergency)
     return fields
 

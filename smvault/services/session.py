@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,6 +79,14 @@ RECOVERY_REFUSALS = {
     "vault.backup": "a break-glass session cannot take a backup: it would open for ever with the"
                     " shares used now. Unlock as an operator (after issuing a new kit) to take one",
 }
+
+
+def check_recovery_inputs(reason: str, incident: str) -> tuple[str, str]:
+    """A recovery session's reason (required, no control characters) and incident id
+    (domain.emergency.check_incident), cleaned; InvalidInputError otherwise."""
+    from smvault.domain.emergency import check_incident
+
+    return clean_text(reason, "reason", required=True), check_incident(incident)
 
 
 def _recovery_may_record(action: str, fields: dict[str, Any]) -> bool:
@@ -236,8 +245,6 @@ def create_vault(
     # the operator can correct later with `person update`.
     email = normalize_email(email) if email else f"{operator_name.lower()}@operator.invalid"
     now = timestamp(clock())
-    import uuid  # creation only: keeps `platform` off every command's start-up
-
     vault_id = str(uuid.uuid4())
     key = os.urandom(32)
     keyring = keyrings.with_operator(
@@ -325,28 +332,23 @@ def unlock_recovery(
     unlock is checked (anchor, log) and logged (`breakglass.unlock`) as any other. Closing
     it opens the post-incident workflow.
     """
-    from smvault.domain.emergency import check_incident
     from smvault.domain.shares import ShareProblem
-    from smvault.services.kit import check_share, kit_info, recover_vault_key_secret
+    from smvault.services.kit import recover_from_shares
 
-    reason = clean_text(reason, "reason", required=True)
-    incident = check_incident(incident)
+    reason, incident = check_recovery_inputs(reason, incident)
     started = clock()
     now = timestamp(started)
     try:
-        secret = recover_vault_key_secret(directory, shares)
-        vault = Vault.open_recovery(directory, secret, now)
+        recovered = recover_from_shares(directory, shares)
+        vault = Vault.open_recovery(directory, recovered.secret, now)
     except (ShareProblem, AuthenticationError) as exc:
         # Which shares failed, and how, stays out of the file: the error told the person.
         failures.record(directory, BREAK_GLASS_NAME, now, f"recovery: {type(exc).__name__}")
         raise
     try:
-        kit = kit_info(directory)
-        checks = [check_share(directory, text, number) for number, text in enumerate(shares, 1)]
-        bg = BreakGlass(id=f"recovery-{_uuid4()}", incident=incident, reason=reason,
-                        kit_id=kit.kit_id if kit else "?",
-                        members=tuple(c.member_index for c in checks), started_at=started,
-                        custodians=tuple(c.custodian_email for c in checks))
+        bg = BreakGlass(id=f"recovery-{uuid.uuid4()}", incident=incident, reason=reason,
+                        kit_id=recovered.kit.kit_id, members=recovered.members, started_at=started,
+                        custodians=recovered.custodians)
         operator, person = _break_glass_actor(started)
         session = Session(vault, operator, person, clock, _anchor(anchor_dir, directory, vault.vault_id),
                           break_glass=bg)
@@ -359,12 +361,6 @@ def unlock_recovery(
         vault.close()
         raise
     return session
-
-
-def _uuid4() -> str:
-    import uuid  # recovery only: keeps `platform` off every command's start-up
-
-    return str(uuid.uuid4())
 
 
 def after_unlock(session: Session) -> None:

@@ -58,6 +58,7 @@ from smvault.domain.errors import (
     UnknownOperatorError,
     WrongPassphraseError,
 )
+from smvault.domain.text import has_hidden_chars
 from smvault.store.kdf import MAX_SALT_LEN, MIN_SALT_LEN, KdfProfile, derive_key
 
 KEYRING_FILE: Final = "keyring.json"
@@ -165,10 +166,8 @@ def _custodian_problem(custodian: object) -> str | None:
     """Why `custodian` is not acceptable as a custodian (an email address), or None."""
     if not isinstance(custodian, str) or not 3 <= len(custodian) <= MAX_CUSTODIAN_LEN:
         return f"a custodian must be an email address of 3 to {MAX_CUSTODIAN_LEN} characters"
-    if "@" not in custodian or any(
-        ch.isspace() or unicodedata.category(ch).startswith("C") for ch in custodian
-    ):
-        return "a custodian must be an email address without spaces or control characters"
+    if "@" not in custodian or has_hidden_chars(custodian) or any(ch.isspace() for ch in custodian):
+        return "a custodian must be an email address without spaces, control or format characters"
     return None
 
 
@@ -670,9 +669,7 @@ def _resealed(
     return Keyring(kr.vault_id, generation, new_slots, new_recovery)
 
 
-def without_operator(
-    kr: Keyring, operator: str, new_vault_key: bytes, *, recovery: object = _KEEP
-) -> Keyring:
+def without_operator(kr: Keyring, operator: str, new_vault_key: bytes) -> Keyring:
     """Drop `operator`'s slot and seal `new_vault_key` to every remaining slot (generation+1).
 
     The removed person may have kept the old vault key, so the database must be rekeyed to
@@ -684,7 +681,7 @@ def without_operator(
     if len(kr.slots) == 1:
         raise PolicyError(f"cannot remove '{operator}': a vault needs at least one operator")
     remaining = {name: slot for name, slot in kr.slots.items() if name != operator}
-    return _resealed(kr, remaining, new_vault_key, recovery)
+    return _resealed(kr, remaining, new_vault_key, _KEEP)
 
 
 def resealed(kr: Keyring, new_vault_key: bytes, *, recovery: object = _KEEP) -> Keyring:

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 from smvault.store.connection import Connection
 
-# Keys the vault itself writes once at creation: a setting never overwrites them.
-_RESERVED = frozenset({"vault_id", "created_at"})
+# Keys the vault itself writes (once at creation; the keyring's record, store.vault): a
+# setting never overwrites them.
+_RESERVED = frozenset({"vault_id", "created_at", "keyring_public", "keyring_public_pending"})
 
 
 class Settings:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-
-    def get(self, key: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
 
     def with_prefix(self, prefix: str) -> dict[str, str]:
         """Every setting whose key starts with `prefix` (exact, case-sensitive)."""

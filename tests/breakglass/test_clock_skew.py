@@ -84,7 +84,7 @@ def test_a_clock_ten_minutes_behind_ends_only_its_own_operators_access(team):
         # ... but he starts nothing, and hands nothing out under an emergency grant, with it.
         nothing_written(bob, ask, match="clock .* is behind the vault's log")
         with pytest.raises(PolicyError, match="behind the vault's log"):
-            em.require_clock_for_disclosure(bob)
+            em.require_clock(bob)
     with on_machine(team, "carol", CAROL_PASS, 0) as carol:  # right clock: still hers
         assert secrets.reveal(carol, ACCOUNT).value == "acme-password-1"
     # carol's own machine ten minutes slow would stretch her window: her unlock ends it.

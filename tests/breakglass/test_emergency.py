@@ -122,6 +122,21 @@ def test_requests_are_checked_and_refusals_write_nothing(team):
     assert [v.id for v in em.emergency_status(s)] == [first.id]
 
 
+def test_open_request_id_names_the_operators_own_open_request_on_that_account(team):
+    s = team.session
+    assert em.open_request_id(s, ACCOUNT) is None
+    view = ask(s)
+    assert em.open_request_id(s, ACCOUNT) == view.id
+    assert em.open_request_id(s, view.account.id) == view.id  # an id as well as PLATFORM:HANDLE
+    assert em.open_request_id(s, OTHER) is None
+    with team.as_op("bob", BOB_PASS) as bob:
+        assert em.open_request_id(bob, ACCOUNT) is None  # alice's, not bob's
+    with pytest.raises(NotFoundError):
+        em.open_request_id(s, "x:nobody")
+    em.end_access(s, view.id)
+    assert em.open_request_id(s, ACCOUNT) is None
+
+
 # -- dual control --------------------------------------------------------------------------------
 
 

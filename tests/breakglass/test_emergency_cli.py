@@ -12,12 +12,12 @@ START = "2026-11-02T09:30:00Z"
 
 
 @pytest.fixture
-def two_ops(run_cli, tmp_path, monkeypatch):
+def two_ops(run_cli, tmp_path, pin_clock):
     """alice holds code-only on x:acme (password stored); ops (added by alice) added bob, who
     keeps his own passphrase: he may approve alice's requests. Time is pinned and moved
-    with SMVAULT_FAKE_NOW."""
-    clock = {"SMVAULT_FAKE_NOW": START}
-    assert run_cli("init", "--operator", "alice", "--email", "alice@example.com", operator=None, env=clock).code == 0
+    in-process with `pin_clock`."""
+    pin_clock(START)
+    assert run_cli("init", "--operator", "alice", "--email", "alice@example.com", operator=None).code == 0
     assert run_cli("account", "add", "x", "acme", "--mfa", "totp").code == 0
     assert run_cli("secret", "set-password", "x:acme", stdin="acme-password-1\n").code == 0
     assert run_cli("secret", "set-totp", "x:acme", stdin="JBSWY3DPEHPK3PXP\n").code == 0
@@ -34,7 +34,7 @@ def two_ops(run_cli, tmp_path, monkeypatch):
         return run_cli("--passphrase-file", str(bob_pass), *args, operator="bob", **kwargs)
 
     def at(moment: str) -> None:
-        monkeypatch.setenv("SMVAULT_FAKE_NOW", moment)
+        pin_clock(moment)
 
     return run_cli, as_bob, at
 

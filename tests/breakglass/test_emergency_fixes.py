@@ -5,6 +5,7 @@ requests, a grant revoked by hand ends the access, entries name the grants they 
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -76,20 +77,22 @@ def test_when_operator_and_recipient_both_hold_emergency_access_the_operators_ma
         assert last(bob)["bg"]["id"] == his.bg_id
 
 
-# -- 2. the clock: pinned only in tests, never set back -----------------------------------------------
+# -- 2. the clock: pinned only in-process by tests, never set back -------------------------------------
 
 
-def test_fake_now_pins_the_clock_only_in_a_test_run(monkeypatch):
+def test_no_environment_variable_pins_the_clock(monkeypatch, pin_clock):
+    """Not even in a test run: the test KDF switch is on here (tests/conftest.py)."""
+    assert os.environ["SMVAULT_INSECURE_TEST_KDF"] == "1"
     monkeypatch.setenv("SMVAULT_FAKE_NOW", "2030-01-01T00:00:00Z")
+    assert abs(system_clock() - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    pin_clock("2030-01-01T00:00:00Z")  # the only way: in-process, from test code
     assert system_clock() == datetime(2030, 1, 1, tzinfo=timezone.utc)
-    monkeypatch.delenv("SMVAULT_INSECURE_TEST_KDF")
-    assert abs(system_clock() - datetime.now(timezone.utc)) < timedelta(minutes=1)
-    monkeypatch.setenv("SMVAULT_INSECURE_TEST_KDF", "0")
-    assert abs(system_clock() - datetime.now(timezone.utc)) < timedelta(minutes=1)
 
 
-def test_a_requester_cannot_skip_the_wait_with_smvault_fake_now(run_cli, tmp_path, monkeypatch):
-    """The reviewer's reproduction, through the CLI: outside a test run the variable is ignored."""
+def test_a_requester_cannot_skip_the_wait_with_smvault_fake_now(run_cli, tmp_path):
+    """The reviewer's reproduction, through the CLI: a requester sets SMVAULT_FAKE_NOW past the
+    wait together with SMVAULT_INSECURE_TEST_KDF=1 (which changes nothing for existing slots).
+    Neither moves the clock: the wait is not skipped and the reveal is refused."""
     bob_pass, ops_pass = tmp_path / "bobpass", tmp_path / "opspass"
     ops_pass.write_text("ops keeps her own passphrase\n")
     bob_pass.write_text("bob keeps his own passphrase\n")
@@ -104,11 +107,10 @@ def test_a_requester_cannot_skip_the_wait_with_smvault_fake_now(run_cli, tmp_pat
                    operator="bob").code == 0
     assert run_cli("breakglass", "request", "x:acme", "--reason", "r", "--incident", "INC-1").code == 0
     later = timestamp(datetime.now(timezone.utc) + timedelta(minutes=31))
-    monkeypatch.delenv("SMVAULT_INSECURE_TEST_KDF")  # production: the slots already exist
-    assert run_cli("secret", "reveal", "x:acme", env={"SMVAULT_FAKE_NOW": later}).code == 5
-    assert '"state": "waiting"' in run_cli("breakglass", "status", "1", "--json").out
-    monkeypatch.setenv("SMVAULT_INSECURE_TEST_KDF", "1")  # a test run may pin it
-    assert run_cli("secret", "reveal", "x:acme").code == 0
+    bypass = {"SMVAULT_FAKE_NOW": later, "SMVAULT_INSECURE_TEST_KDF": "1"}
+    refused = run_cli("secret", "reveal", "x:acme", env=bypass)
+    assert refused.code == 5 and "acme-password-1" not in refused.out
+    assert '"state": "waiting"' in run_cli("breakglass", "status", "1", "--json", env=bypass).out
 
 
 def _log_sees(team, minutes):

@@ -290,14 +290,16 @@ def test_on_a_terminal_each_share_is_asked_for_and_a_bad_one_asked_again(setup, 
 
 def test_recovery_without_a_command_on_a_terminal_opens_the_tui_on_its_break_glass_screen(setup, monkeypatch):
     from smvault.cli import ui_cmds
+    from smvault.ui import launch
 
     opened = {}
     monkeypatch.setattr(ui_cmds, "on_terminal", lambda: True)
-    monkeypatch.setattr(ui_cmds, "open_tui", lambda opts, **kw: opened.update(kw))
+    monkeypatch.setattr(launch, "run_tui", lambda directory, **kw: opened.update(kw))
     result = setup.run_cli("--recovery", "--share-file", setup.files[1], "--incident", "INC-tui")
     assert result.code == 0, result.err
-    assert opened["recovery"] is True and opened["incident"] == "INC-tui" and opened["reason"] is None
-    assert [s.split() for s in opened["shares"]] == [setup.shares[1].split()]
+    start = opened["recovery"]
+    assert start is not None and start.incident == "INC-tui" and start.reason is None
+    assert [s.split() for s in start.shares] == [setup.shares[1].split()]
 
 
 # --- after review ---------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from smvault.domain.shares import ShareProblem
 from smvault.services import accounts, grants, kit, logs, offboarding, operators, people, secrets
 from smvault.services.abilities import abilities
 from smvault.services.post_incident import post_incident_status, post_incidents
-from smvault.services.session import BREAK_GLASS_REFUSAL, unlock, unlock_recovery
+from smvault.services.session import BREAK_GLASS_REFUSAL, check_recovery_inputs, unlock, unlock_recovery
 from smvault.store import failures
 from tests.conftest import PASSPHRASE
 
@@ -127,16 +127,41 @@ def test_shares_of_a_replaced_kit_do_not_open_the_vault(kitted):
     assert refused.value.message.startswith("share 1 is not from this vault's current emergency kit")
 
 
-@pytest.mark.parametrize("reason, incident, message", [
+BAD_INPUTS = [
     ("", INCIDENT, "reason"), (REASON, "", "incident"), (REASON, "INC 1", "incident"),
     ("bad\x1b[31m", INCIDENT, "control"),
-])
+]
+
+
+@pytest.mark.parametrize("reason, incident, message", BAD_INPUTS)
 def test_reason_and_incident_are_required_and_checked_before_the_shares(kitted, reason, incident, message):
     before = state(kitted.session)
     with pytest.raises(InvalidInputError, match=message) as refused:
         unlock_recovery(kitted.vault_dir, ["not even a share"], reason=reason, incident=incident, clock=kitted.clock)
     assert not isinstance(refused.value, ShareProblem)  # refused before the shares were read
     assert state(kitted.session) == before and failures.pending(kitted.vault_dir) == []
+
+
+@pytest.mark.parametrize("reason, incident, message", BAD_INPUTS)
+def test_check_recovery_inputs_refuses_what_unlock_recovery_refuses(reason, incident, message):
+    with pytest.raises(InvalidInputError, match=message) as refused:
+        check_recovery_inputs(reason, incident)
+    with pytest.raises(InvalidInputError) as unlocking:
+        unlock_recovery("/nonexistent", [], reason=reason, incident=incident)
+    assert refused.value.message == unlocking.value.message
+
+
+def test_check_recovery_inputs_cleans_both():
+    assert check_recovery_inputs("  locked out  ", " INC-9 ") == ("locked out", "INC-9")
+
+
+def test_a_recovery_session_has_no_open_emergency_request_of_its_own(kitted):
+    from smvault.services import emergency as em
+
+    em.request_access(kitted.session, "x:acme", reason="spam", incident="INC-1")
+    with kitted.recover() as rec:
+        assert em.open_request_id(rec, "x:acme") is None  # alice's request is not the session's
+    assert em.open_request_id(kitted.session, "x:acme") is not None
 
 
 # --- what it may do -----------------------------------------------------------------------------------

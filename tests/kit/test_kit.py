@@ -22,7 +22,7 @@ from smvault.domain.errors import (
 )
 from smvault.domain.shares import ShareProblem, combine, parse_share
 from smvault.services import kit_sheet
-from smvault.services.kit import check_share, kit_info, recover_vault_key_secret
+from smvault.services.kit import check_share, kit_info, recover_from_shares, recover_vault_key_secret
 from smvault.services.session import unlock
 from smvault.store import keyring as keyrings
 from smvault.store.keyring import WrongSharesError
@@ -68,6 +68,17 @@ def test_three_of_four(staffed, new_kit, vault_dir):
             recover_vault_key_secret(vault_dir, list(chosen))
     # all four: checked, the first three used
     assert opens(vault_dir, recover_vault_key_secret(vault_dir, texts))
+
+
+def test_recover_from_shares_says_which_kit_and_whose_shares(staffed, new_kit, vault_dir):
+    kit = new_kit(staffed, threshold=2)
+    texts = [sheet.mnemonic for sheet in kit.sheets]
+    recovered = recover_from_shares(vault_dir, [texts[2], texts[0], texts[1]])
+    assert opens(vault_dir, recovered.secret)
+    assert recovered.kit == kit_info(vault_dir)
+    assert recovered.members == (3, 1, 2)
+    assert recovered.custodians == (CUSTODIANS[2], CUSTODIANS[0], CUSTODIANS[1])
+    assert recovered.secret.hex() not in repr(recovered)
 
 
 def test_a_mistyped_word_and_a_non_word_are_named(staffed, new_kit, vault_dir):

@@ -16,10 +16,10 @@ ARGS = ("kit", "create", "--custodians", ",".join(CUSTODIANS), "--threshold", "2
 
 
 @pytest.fixture
-def vault(staffed, run_cli, monkeypatch):
+def vault(staffed, run_cli, pin_clock):
     staffed.close()  # the CLI opens its own sessions
     # the CLI reads the system clock: pin it to the fixtures' day (who is leaving, who has left)
-    monkeypatch.setenv("SMVAULT_FAKE_NOW", staffed.clock().isoformat())
+    pin_clock(staffed.clock())
     return run_cli
 
 

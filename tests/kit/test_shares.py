@@ -166,6 +166,17 @@ def test_sets_of_shares_that_cannot_combine_are_named():
         combine([])
 
 
+def test_combine_may_take_extra_shares_checks_them_all_and_uses_the_first_threshold():
+    shares = [parse_share(m, n) for n, m in enumerate(split(SECRET, 2, 4), 1)]
+    assert combine(shares, allow_extra=True) == SECRET
+    assert combine(shares[1:3], allow_extra=True) == SECRET
+    with pytest.raises(ShareProblem, match=r"^1 share entered; this kit needs 2$"):
+        combine(shares[:1], allow_extra=True)
+    again = parse_share(shares[0].mnemonic, 4)
+    with pytest.raises(ShareProblem, match=r"^shares 1 and 4 are the same share$"):
+        combine([*shares[:3], again], allow_extra=True)  # an extra share is checked too
+
+
 # The repr's own field names and values; SLIP-39 words too, so a random share may hold them.
 REPR_VOCABULARY = {"group", "index", "member", "true", "false", "count", "number", "threshold"}
 

@@ -26,6 +26,7 @@ from smvault.domain.errors import (
     UnknownOperatorError,
     WrongPassphraseError,
 )
+from smvault.domain.models import normalize_email
 from smvault.store import keyring
 from smvault.store.kdf import DEFAULT_PROFILE, TEST_PROFILE, KdfProfile, derive_key
 from smvault.store.keyring import (
@@ -715,6 +716,19 @@ def test_recovery_slot_model_checks(kr: Keyring, vault_key: bytes) -> None:
         with_recovery(kr, RECOVERY_SECRET, vault_key, **{**KIT, "custodians": ("a@x.io", "a@x.io")})
     with pytest.raises(InvalidInputError):
         dataclasses.replace(kr, recovery={"opaque": "dict"})
+
+
+def test_custodians_follow_the_email_rule_no_hidden_characters(kr: Keyring, vault_key: bytes) -> None:
+    """The same rule as models.normalize_email: no spaces, no control characters and no
+    format characters (zero-width, bidi overrides), which would make a custodian's address
+    on a sheet or screen read as someone else's."""
+    good = ("a@example.com", "b@example.com")
+    assert with_recovery(kr, RECOVERY_SECRET, vault_key, **{**KIT, "custodians": good}).recovery.custodians == good
+    for bad in ("a\x1b@example.com", "a b@example.com", "a\u200b@example.com", "a\u202e@example.com"):
+        with pytest.raises(InvalidInputError):
+            normalize_email(bad)
+        with pytest.raises(InvalidInputError, match="without spaces, control or format characters"):
+            with_recovery(kr, RECOVERY_SECRET, vault_key, **{**KIT, "custodians": (bad, "b@example.com")})
 
 
 # --------------------------------------------------------------------------- files

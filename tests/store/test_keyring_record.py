@@ -195,6 +195,14 @@ def test_a_vault_without_the_record_trusts_its_keyring_once_then_checks_it(team,
         unlock(vault_dir, "alice", PASSPHRASE, clock=clock)
 
 
+@pytest.mark.parametrize("key", ["vault_id", "created_at", "keyring_public", "keyring_public_pending"])
+def test_no_setting_overwrites_the_vaults_own_keys(session, key):
+    from smvault.store.settings import Settings
+
+    with pytest.raises(ValueError, match="is not a setting"):
+        Settings(session.vault.conn).put(key, "{}")
+
+
 def test_a_passphrase_change_keeps_the_record(team, session, vault_dir, clock):
     session.close()
     before = record(vault_dir, clock)

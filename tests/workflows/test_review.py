@@ -312,8 +312,8 @@ def test_overdue_reviews_are_marked(staffed, clock, vault_dir):
 # --- CLI ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def cli(run_cli, monkeypatch):
-    monkeypatch.setenv("SMVAULT_FAKE_NOW", "2026-11-02T09:30:00Z")
+def cli(run_cli, pin_clock):
+    pin_clock("2026-11-02T09:30:00Z")
     assert run_cli("init", "--operator", "alice", "--email", "alice@example.com", operator=None).code == 0
     assert run_cli("person", "add", "Bob B", "--email", "bob@example.com").code == 0
     for platform in ("instagram", "x"):
@@ -375,12 +375,12 @@ def test_cli_review_walkthrough(cli, as_olga_cli, tmp_path):
     assert [(r["id"], r["state"], r["decided"], r["total"]) for r in listed] == [(1, "closed", 2, 2)]
 
 
-def test_cli_overdue_and_errors(cli, monkeypatch):
+def test_cli_overdue_and_errors(cli, pin_clock):
     assert cli("review", "start", "--due", "2026-11-01").code == 1  # in the past
     assert cli("review", "start", "--due", "someday").code == 2
     assert cli("review", "start", "--platform", "tiktok").code == 1
     assert cli("review", "start", "--due", "2026-11-02").code == 0
-    monkeypatch.setenv("SMVAULT_FAKE_NOW", "2026-11-05T09:30:00Z")
+    pin_clock("2026-11-05T09:30:00Z")
     assert "open (OVERDUE)" in cli("review", "list").out
     assert "OVERDUE" in cli("review", "status", "1").out
     assert json.loads(cli("review", "status", "1", "--json").out)["overdue"] is True

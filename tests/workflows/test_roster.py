@@ -216,8 +216,8 @@ def test_plan_reads_the_vault_a_fixed_number_of_times(staffed, tmp_path):
 # --- CLI ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def cli(run_cli, monkeypatch):
-    monkeypatch.setenv("SMVAULT_FAKE_NOW", "2026-11-02T09:30:00Z")
+def cli(run_cli, pin_clock):
+    pin_clock("2026-11-02T09:30:00Z")
     assert run_cli("init", "--operator", "alice", "--email", "alice@example.com",
                    "--name", "Alice Admin", operator=None).code == 0
     for args in (["Bob", "--email", "bob@example.com", "--team", "Brand"],
