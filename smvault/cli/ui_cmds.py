@@ -18,22 +18,19 @@ def on_terminal() -> bool:
     return sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def open_tui(opts: Options, hint: str | None = None, operator: str | None = None, *, recovery: bool = False,
-             reason: str | None = None, incident: str | None = None, shares: list[str] | None = None,
+def open_tui(opts: Options, hint: str | None = None, operator: str | None = None,
              **timers: float | None) -> None:
-    """Run the UI. With `recovery` (`smvault --recovery` alone on a terminal) it starts on the
-    break-glass screen, with the reason, incident and shares (read from --share-file) filled in."""
+    """Run the UI. With the global --recovery (`smvault --recovery` alone on a terminal) it
+    starts on the break-glass screen, with --reason, --incident and the shares of --share-file
+    (read here, from `opts` only) filled in."""
     from smvault.ui.launch import run_tui
     from smvault.ui.recovery_start import RecoveryStart
     from smvault.ui.settings import UiSettings
 
     settings = UiSettings.from_env(**timers)
-    if getattr(opts, "recovery", False):  # the global --recovery options (cli.context.Options)
-        recovery = True
-        reason = reason or opts.reason
-        incident = incident or opts.incident
-        shares = shares or (opts.shares_from_files() if opts.share_files else None)
-    start = RecoveryStart(reason, incident, list(shares or [])) if recovery else None
+    start = None
+    if opts.recovery:
+        start = RecoveryStart(opts.reason, opts.incident, opts.shares_from_files())
     run_tui(opts.vault_dir, operator=operator or opts.operator or os.environ.get(OPERATOR_ENV),
             settings=settings, anchor_dir=opts.anchor_dir, hint=hint, recovery=start)
 

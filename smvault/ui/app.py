@@ -29,6 +29,16 @@ T = TypeVar("T")
 _ACTIVITY = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp, events.Paste)
 
 
+def error_text(exc: BaseException, internal: str = "") -> str:
+    """A failure in words for the screen: a vault error's own text (or what `translate` makes
+    of a library's), else only "internal error (Type)" and `internal` after it. Never an unknown
+    exception's text: it could quote a value."""
+    error = exc if isinstance(exc, SmvaultError) else translate(exc)
+    if error is None:
+        return f"internal error ({type(exc).__name__}){internal}"
+    return clean(str(error))
+
+
 class SmvaultApp(App[None]):
     CSS_PATH = "smvault.tcss"
     TITLE = "smvault"
@@ -134,13 +144,8 @@ class SmvaultApp(App[None]):
             return None
 
     def show_error(self, exc: BaseException) -> None:
-        error = exc if isinstance(exc, SmvaultError) else translate(exc)
-        if error is None:
-            # Never the exception's text: it could quote a value. The type says enough.
-            message = f"internal error ({type(exc).__name__}); nothing was changed"
-        else:
-            message = clean(str(error))
-        self.notify(message, title="Not done", severity="error", markup=False, timeout=8)
+        self.notify(error_text(exc, "; nothing was changed"), title="Not done", severity="error",
+                    markup=False, timeout=8)
 
     # -- time: reveals, clipboard, idle lock ----------------------------------------------
 
@@ -195,8 +200,9 @@ class SmvaultApp(App[None]):
         await self.switch_screen(UnlockScreen())
         closed = await self.vault.lock()
         if closed is not None:
-            self.lock_reason = f"{reason}. {self.closed_note(closed)}"
-            self.notify(self.closed_note(closed), title="Break-glass session closed",
+            note = self.closed_note(closed)
+            self.lock_reason = f"{reason}. {note}"
+            self.notify(note, title="Break-glass session closed",
                         severity="error" if closed.error else "warning", markup=False, timeout=20)
             if isinstance(self.screen, UnlockScreen):
                 self.screen.show_lock_reason(self.lock_reason)
@@ -205,8 +211,7 @@ class SmvaultApp(App[None]):
         """What closing a break-glass session did, in a sentence or two."""
         incident = clean(closed.break_glass.incident)
         if closed.error is not None:
-            error = closed.error if isinstance(closed.error, SmvaultError) else translate(closed.error)
-            why = clean(str(error)) if error is not None else f"internal error ({type(closed.error).__name__})"
+            why = error_text(closed.error)
             return (f"The post-incident workflow of incident {incident} could not be opened now ({why}); "
                     "the next unlock opens it.")
         which = f" {closed.post_incident_id}" if closed.post_incident_id is not None else ""

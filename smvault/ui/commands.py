@@ -28,6 +28,8 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     # The unlock screen.
     Command("unlock.break_glass", "ctrl+g", "break_glass", "Break glass", "Open the vault with custodians' emergency-kit shares (reason and incident required; all logged).", "unlock"),
+    # The recovery (break-glass) screen.
+    Command("recovery.back", "escape", "back", "Back to the passphrase", "Leave break glass for the unlock screen (the share fields are emptied).", "recovery"),
     # The whole app.
     Command("app.lock", "ctrl+l", "lock", "Lock", "Lock the vault now: every revealed value is dropped.", "app", priority=True),
     Command("app.help", "f1,question_mark", "help", "Help", "Show every key and command.", "app", key_display="?"),
@@ -77,8 +79,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("workflow.revoke", "x", "revoke", "Revoke", "Access review: revoke the highlighted grant at once, with a reason (logged).", "workflows"),
 )
 
-SCOPE_TITLES = {"app": "Everywhere", "unlock": "Unlock", "main": "Main screen", "dashboard": "Dashboard", "accounts": "Accounts",
-                "people": "People", "log": "Access log", "workflows": "Workflows"}
+SCOPE_TITLES = {"app": "Everywhere", "unlock": "Unlock", "recovery": "Break glass", "main": "Main screen",
+                "dashboard": "Dashboard", "accounts": "Accounts", "people": "People", "log": "Access log",
+                "workflows": "Workflows"}
 
 
 def in_scope(scope: str) -> tuple[Command, ...]:

@@ -468,3 +468,60 @@ async def test_notes_are_offered_only_on_post_incident_steps_a_note_can_resolve(
             "New kit: smvault kit create.")
         shown = " ".join(screen_text(app).split())
         assert "4 steps open: p rotates a password" in shown and "New kit: smvault kit create." in shown
+
+
+async def test_a_bad_incident_is_refused_before_the_shares_are_cleared(demo_dir, ui_clock):
+    """`smvault --recovery --incident "INC 1"` with K valid shares: the incident is refused next
+    to its field, Open stays disabled, enter keeps every share and puts the cursor on the
+    incident, and nothing is opened or logged. Fixed (a space cannot even be typed), it opens."""
+    from smvault.ui.app import SmvaultApp
+    from smvault.ui.recovery_start import RecoveryStart
+    from smvault.ui.settings import UiSettings
+
+    shares = make_kit(demo_dir)
+    before = head(demo_dir)
+    app = SmvaultApp(demo_dir, clock=ui_clock, settings=UiSettings(),
+                     recovery=RecoveryStart("locked out", "INC 1", shares[:3]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RecoveryScreen) and bool(app.screen.query(".share-status")))
+        screen = app.screen
+        await until(pilot, lambda: all(status(app, n).endswith("✓") for n in (1, 2, 3)))
+        incident = screen.query_one("#recovery-incident", Input)
+        problem = screen.query_one("#recovery-incident-status", Static)
+        assert problem.display and str(problem.render()) == "incident must have no spaces or control characters"
+        summary = screen.query_one("#recovery-summary", Static)  # may be scrolled out of view
+        assert str(summary.render()) == "3 of 3 shares valid. Needs a valid incident id."
+        assert open_button(app).disabled
+        assert incident.has_focus  # the cursor starts where the fix is
+        screen.query_one("#share-3", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert incident.has_focus and not app.vault.unlocked and isinstance(app.screen, RecoveryScreen)
+        assert [f.value for f in screen.query(".share")] == shares[:3]  # nothing to retype
+        assert not screen.query_one("#recovery-reason-status").display
+        assert new_entries(demo_dir, before) == []
+
+        incident.value = ""
+        await pilot.press(*"INC 1")  # the space is refused as it is typed
+        assert incident.value == "INC1"
+        await until(pilot, lambda: not problem.display and not open_button(app).disabled)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), attempts=500)
+        assert app.vault.break_glass.incident == "INC1"
+
+
+async def test_back_is_in_the_palette_and_help_of_the_recovery_screen(demo_dir, make_app):
+    from smvault.ui.screens.help import help_table
+
+    make_kit(demo_dir)
+    app = make_app(demo_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_recovery(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"back to")
+        await until(pilot, lambda: "Back to the passphrase (escape)" in screen_text(app))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, UnlockScreen), attempts=300)
+        rows = [str(cell) for column in help_table(app.settings).columns for cell in column._cells]
+        assert "Break glass" in rows and any(row.startswith("Back to the passphrase: ") for row in rows)

@@ -3,9 +3,11 @@
 Custodians type or paste their shares, one field each. Every field is checked as it changes
 (`services.kit.check_share`, on the vault thread: finding a mistyped word can take a moment,
 so the check waits for typing to pause) and says which member's share it is, or what is wrong
-with it, by position only. Open is offered only with a reason, an incident id and as many
-valid, distinct shares of the current kit as it needs; the unlock itself is logged, and so is
-everything the session does afterwards.
+with it, by position only. The reason and the incident are checked as they change too (the
+service's own `check_recovery_inputs`: an incident with a space is refused next to its field,
+before Open, so a refusal never empties the share fields). Open is offered only with both, and
+as many valid, distinct shares of the current kit as it needs; the unlock itself is logged,
+and so is everything the session does afterwards.
 
 Share words are as secret as a passphrase (K of them open the vault), so the fields are masked
 like one. A custodian reading twenty words off a sheet makes typos a checksum can locate but
@@ -28,14 +30,17 @@ from typing import TYPE_CHECKING, cast
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical, VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Footer, Input, Label, LoadingIndicator, Static
 
+from smvault.domain.emergency import MAX_INCIDENT_LENGTH
 from smvault.domain.errors import SmvaultError
 from smvault.services.kit import KitInfo, ShareCheck, check_share, kit_info
+from smvault.services.session import check_recovery_inputs
+from smvault.ui.commands import bindings
 from smvault.ui.literal import clean, literal
 from smvault.ui.widgets.secret_input import SecretInput
 
@@ -49,6 +54,8 @@ IDLE_CHECK = 0.5  # seconds between looks at the app's idle time
 # fit are counted ("and 9 more") rather than cut off, so a 16-custodian kit fits 80x24.
 KIT_LINES = 4
 BOX_WIDTH, BOX_FRAME = 84, 4  # #recovery-box: its width, and its border and padding across
+# The reason and the incident are checked one at a time, the other given a value that passes.
+PASSING_REASON, PASSING_INCIDENT = "reason", "INC-1"
 
 
 class ShareInput(SecretInput):
@@ -81,7 +88,7 @@ class ShareField:
 
 
 class RecoveryScreen(Screen[None]):
-    BINDINGS = [Binding("escape", "back", "Back to the passphrase")]
+    BINDINGS = bindings("recovery")
 
     def __init__(self, kit: KitInfo | None, *, kit_problem: str | None = None, reason: str | None = None,
                  incident: str | None = None, shares: list[str] | None = None) -> None:
@@ -99,6 +106,10 @@ class RecoveryScreen(Screen[None]):
     @property
     def smvault(self) -> SmvaultApp:
         return cast("SmvaultApp", self.app)
+
+    def command_scopes(self) -> dict[str, DOMNode]:
+        """The palette's commands here: the recovery screen's own (Back)."""
+        return {"recovery": self}
 
     def compose(self) -> ComposeResult:
         directory = self.smvault.vault.directory
@@ -118,16 +129,20 @@ class RecoveryScreen(Screen[None]):
                         yield Label("Reason", classes="field-label")
                         yield Input(value=self.prefill_reason, placeholder="why the vault is opened this way (logged)",
                                     id="recovery-reason", compact=True)
+                    yield field_status("recovery-reason-status")
                     with Horizontal(classes="field-row"):
                         yield Label("Incident", classes="field-label")
+                        # No spaces and no more than the service takes: the keys refuse them.
                         yield Input(value=self.prefill_incident, placeholder="incident id, e.g. INC-2041 (logged)",
-                                    id="recovery-incident", compact=True)
+                                    id="recovery-incident", compact=True, restrict=r"\S*",
+                                    max_length=MAX_INCIDENT_LENGTH)
+                    yield field_status("recovery-incident-status")
                     with VerticalScroll(id="recovery-shares", can_focus=False):
                         for number in range(1, kit.threshold + 1):
                             self.fields.append(ShareField(number))
                             with Horizontal(classes="field-row"):
                                 yield Label(f"Share {number}", classes="field-label")
-                                yield ShareInput(password=True, placeholder="type or paste the share's words",
+                                yield ShareInput(placeholder="type or paste the share's words",
                                                  id=f"share-{number}", classes="share", compact=True)
                             status = Static("", id=f"share-{number}-status", classes="share-status")
                             status.display = False  # shown once the field holds something
@@ -177,10 +192,12 @@ class RecoveryScreen(Screen[None]):
         for number, text in enumerate(self.prefill_shares[: len(self.fields)], start=1):
             self.query_one(f"#share-{number}", Input).value = text
         self.prefill_shares = []
-        # The cursor starts in the first field still empty.
+        # The cursor starts in the first field still empty (or refused: a bad incident given
+        # on the command line).
+        problems = self.input_problems()
         fields = [self.query_one("#recovery-reason", Input), self.query_one("#recovery-incident", Input),
                   *self.query(ShareInput)]
-        next((f for f in fields if not f.value.strip()), fields[-1]).focus()
+        next((f for f in fields if not f.value.strip() or f.id in problems), fields[-1]).focus()
         self._update_summary()
 
     # -- checking shares as they are typed ------------------------------------------------
@@ -284,15 +301,43 @@ class RecoveryScreen(Screen[None]):
         event.stop()
         self._update_summary()
 
-    def missing(self) -> list[str]:
+    def input_problems(self) -> dict[str, str]:
+        """What the service would refuse in the reason and the incident, by field id (a blank
+        one is only missing): checked here, so a refusal never costs the custodians their shares.
+        `check_recovery_inputs` is pure (no vault, no I/O): it runs on the event loop."""
+        problems = {}
+        for field_id, check in (("recovery-reason", lambda text: check_recovery_inputs(text, PASSING_INCIDENT)),
+                                ("recovery-incident", lambda text: check_recovery_inputs(PASSING_REASON, text))):
+            text = self.query_one(f"#{field_id}", Input).value
+            if not text.strip():
+                continue
+            try:
+                check(text)
+            except SmvaultError as exc:
+                problems[field_id] = clean(str(exc))
+        return problems
+
+    def _show_input_problems(self, problems: dict[str, str]) -> None:
+        for field_id in ("recovery-reason", "recovery-incident"):
+            status = self.query_one(f"#{field_id}-status", Static)
+            status.update(Text(problems.get(field_id, ""), style="red"))
+            status.display = field_id in problems
+
+    def missing(self, problems: dict[str, str] | None = None) -> list[str]:
         """What still keeps Open disabled, in words (empty: it can open)."""
         if self.kit is None:
             return ["an emergency kit"]
+        if problems is None:
+            problems = self.input_problems()
         wanted = []
         if not self.query_one("#recovery-reason", Input).value.strip():
             wanted.append("a reason")
+        elif "recovery-reason" in problems:
+            wanted.append("a valid reason")
         if not self.query_one("#recovery-incident", Input).value.strip():
             wanted.append("an incident id")
+        elif "recovery-incident" in problems:
+            wanted.append("a valid incident id")
         valid = len(self.valid_fields())
         if valid < self.kit.threshold:
             wanted.append(f"{self.kit.threshold - valid} more valid share{'s' if self.kit.threshold - valid != 1 else ''}")
@@ -301,7 +346,9 @@ class RecoveryScreen(Screen[None]):
     def _update_summary(self) -> None:
         if self.kit is None or self.busy:
             return
-        wanted = self.missing()
+        problems = self.input_problems()
+        self._show_input_problems(problems)
+        wanted = self.missing(problems)
         self.query_one("#recovery-open", Button).disabled = bool(wanted)
         valid = len(self.valid_fields())
         summary = f"{valid} of {self.kit.threshold} shares valid."
@@ -324,10 +371,15 @@ class RecoveryScreen(Screen[None]):
         event.stop()
         if self.busy or self.kit is None:
             return
-        if isinstance(event, Input.Submitted) and self.missing():
-            self.focus_next()  # enter moves on until everything is in
+        problems = self.input_problems()
+        if problems:
+            # Refused before anything is cleared: the shares stay, the cursor goes where the fix is.
+            self._show_input_problems(problems)
+            self.query_one(f"#{next(iter(problems))}", Input).focus()
             return
-        if self.missing():
+        if self.missing(problems):
+            if isinstance(event, Input.Submitted):
+                self.focus_next()  # enter moves on until everything is in
             return
         reason = self.query_one("#recovery-reason", Input).value.strip()
         incident = self.query_one("#recovery-incident", Input).value.strip()
@@ -427,6 +479,13 @@ class RecoveryScreen(Screen[None]):
 
         self.clear_shares()  # the screen object outlives the switch: so would its fields' words
         self.app.switch_screen(UnlockScreen())
+
+
+def field_status(status_id: str) -> Static:
+    """The line under the reason or the incident saying what is wrong with it (hidden when nothing is)."""
+    status = Static("", id=status_id, classes="field-status")
+    status.display = False
+    return status
 
 
 def custodians_text(custodians: tuple[str, ...] | list[str], shown: int) -> str:

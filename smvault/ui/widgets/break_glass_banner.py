@@ -22,7 +22,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
-from smvault.domain.errors import SmvaultError, UsageError
+from smvault.domain.errors import UsageError
 from smvault.services import emergency
 from smvault.services.emergency import EmergencyView
 from smvault.ui.literal import clean
@@ -163,8 +163,6 @@ class BreakGlassBanner(Static):
             self.active = sorted(active, key=lambda v: v.expires_at or now)
         except UsageError:
             pass  # locked meanwhile
-        except SmvaultError as exc:
-            app.show_error(exc)
         except Exception as exc:  # noqa: BLE001 - shown, never raised into the UI
             app.show_error(exc)
         finally:

@@ -17,9 +17,9 @@ from textual.widgets import Input
 class SecretInput(Input):
     ALLOW_SELECT = False  # the screen's mouse selection (and its ctrl+c) leaves the field out
 
-    def __init__(self, *args: Any, password: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["select_on_focus"] = False
-        super().__init__(*args, password=password, **kwargs)
+        super().__init__(*args, password=True, **kwargs)
 
     def action_copy(self) -> None:
         """Nothing is copied: the key is taken here, so nothing else copies either."""
