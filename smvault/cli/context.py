@@ -27,7 +27,7 @@ def default_vault_dir() -> Path:
     return Path(platformdirs.user_data_dir("smvault")) / "vault"
 
 
-def _read_passphrase_file(path: str, what: str) -> bytes:
+def read_passphrase_file(path: str, what: str) -> bytes:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -104,7 +104,7 @@ class Options:
         """--passphrase-file, then SMVAULT_PASSPHRASE_FILE, then SMVAULT_PASSPHRASE, then a TTY."""
         path = self.passphrase_file or os.environ.get(PASSPHRASE_FILE_ENV)
         if path:
-            return _read_passphrase_file(path, "passphrase")
+            return read_passphrase_file(path, "passphrase")
         value = os.environ.get(PASSPHRASE_ENV)
         if value:
             return value.encode()
@@ -118,7 +118,7 @@ class Options:
     def new_passphrase(self, file_option: str | None, prompt: str) -> bytes:
         path = file_option or os.environ.get(NEW_PASSPHRASE_FILE_ENV)
         if path:
-            return _read_passphrase_file(path, "new passphrase")
+            return read_passphrase_file(path, "new passphrase")
         value = os.environ.get(NEW_PASSPHRASE_ENV)
         if value:
             return value.encode()

@@ -58,12 +58,16 @@ def _register() -> None:
         account_cmds,
         breakglass_cmds,
         grant_cmds,
+        handover_cmds,
+        import_cmds,
         incident_cmds,
         kit_cmds,
         log_cmds,
         offboard_cmds,
         operator_cmds,
         people_cmds,
+        reconcile_cmds,
+        report_cmds,
         review_cmds,
         secret_cmds,
         transfer_cmds,
@@ -73,7 +77,7 @@ def _register() -> None:
 
     for module in (ui_cmds, vault_cmds, operator_cmds, people_cmds, account_cmds, secret_cmds, grant_cmds,
                    offboard_cmds, transfer_cmds, review_cmds, breakglass_cmds, kit_cmds, incident_cmds,
-                   log_cmds):
+                   import_cmds, reconcile_cmds, report_cmds, handover_cmds, log_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -166,7 +166,7 @@ def offboard_report(opts: Options, email: str, fmt: str, out: Path | None) -> No
     if out is None:
         click.echo(make(), nl=False)
         return
-    write_report(out, make)
+    write_report(out, make, opts.vault_dir)
     say(f"Wrote {out}.")
 
 

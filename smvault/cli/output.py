@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import secrets
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import Enum
@@ -14,7 +11,6 @@ from pathlib import Path
 import click
 
 from smvault.domain.clock import timestamp
-from smvault.domain.errors import UsageError
 from smvault.domain.text import printable
 
 
@@ -73,46 +69,11 @@ def warn(message: str) -> None:
     click.echo(f"smvault: {printable(message, single_line=False)}", err=True)
 
 
-def _cannot_write(path: Path, exc: OSError) -> UsageError:
-    return UsageError(f"cannot write the report to {path}: {exc.strerror or exc}")
+def write_report(path: Path, make: Callable[[], str], vault_dir: Path) -> None:
+    """Write the report `make()` returns to `path`: private, whole or not at all, replacing
+    an existing file (services.private_files.write_private says how); never inside the
+    vault's directory `vault_dir`, checked before `make` opens the vault."""
+    from smvault.services.private_files import refuse_inside, write_private
 
-
-def write_report(path: Path, make: Callable[[], str]) -> None:
-    """Write the text `make()` returns to `path`: private (mode 0600), whole or not at all.
-
-    Reports name people and their access, and making one is logged, so the order matters:
-    a temporary file is created next to the target (exclusively, never through a symlink)
-    BEFORE `make` runs, and an unwritable place fails with nothing logged. The text is
-    written and synced there, then renamed over the target: an existing file is never
-    truncated before the new one is complete, and a symlink at the target is replaced,
-    not followed. On any failure the temporary file is removed."""
-    temporary = path.parent / f".{path.name[:200]}.{secrets.token_hex(6)}.tmp"
-    try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except OSError as exc:
-        raise _cannot_write(path, exc) from None
-    finished = False
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            text = make()
-            try:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            except OSError as exc:
-                raise _cannot_write(path, exc) from None
-        try:
-            os.replace(temporary, path)
-        except OSError as exc:
-            raise _cannot_write(path, exc) from None
-        finished = True
-    finally:
-        if not finished:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+    refuse_inside(path, vault_dir)
+    write_private(path, make, "report")

@@ -129,7 +129,7 @@ def review_report_cmd(opts: Options, review_id: int, fmt: str, out: Path | None)
     if out is None:
         click.echo(make(), nl=False)
         return
-    write_report(out, make)
+    write_report(out, make, opts.vault_dir)
     say(f"Wrote {out}.")
 
 

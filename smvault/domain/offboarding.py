@@ -61,6 +61,7 @@ SET_ACTIONS = {
     "secret.totp.set": TOTP_SEED,
     "secret.recovery-codes.add": RECOVERY_CODES,
 }
+IMPORTED = "import"  # a set entry's `via` when the value came from an import: never a rotation
 # The step that makes a secret someone learned worthless again.
 STEP_FOR_SECRET = {
     PASSWORD: StepKind.ROTATE_PASSWORD,
@@ -102,9 +103,12 @@ def learned_by(entry: Mapping[str, Any], person_id: int, operator_names: Collect
 
 def replaced_secret(entry: Mapping[str, Any]) -> str | None:
     """Which secret a log entry replaced. New recovery codes replace what was seen only when
-    they retired the old ones: `secret add-recovery-codes --keep-old` leaves those valid."""
+    they retired the old ones: `secret add-recovery-codes --keep-old` leaves those valid. A
+    value brought in by an import (`"via": "import"`) replaced nothing: it may come from an
+    old export, the very value the leaver (or a break-glass session) saw."""
     secret = SET_ACTIONS.get(entry.get("action"))
-    if secret == RECOVERY_CODES and not (entry.get("detail") or {}).get("retired"):
+    detail = entry.get("detail") or {}
+    if detail.get("via") == IMPORTED or (secret == RECOVERY_CODES and not detail.get("retired")):
         return None
     return secret
 
@@ -112,10 +116,11 @@ def replaced_secret(entry: Mapping[str, Any]) -> str | None:
 def secret_disclosed(entry: Mapping[str, Any]) -> str | None:
     """Which secret a disclosure entry handed over; None for live codes (they expire)."""
     action, what = entry.get("action"), entry.get("field")
-    if action in ("secret.reveal", "secret.copy") and what in (PASSWORD, TOTP_SEED, RECOVERY_CODES):
+    # A handover packet logs one entry per secret it holds, named like a reveal's.
+    if action in ("secret.reveal", "secret.copy", "handover.create") and what in (PASSWORD, TOTP_SEED, RECOVERY_CODES):
         return what
-    if action == "totp.qr":
-        return TOTP_SEED  # a QR code carries the seed
+    if action in ("totp.qr", "totp.export"):
+        return TOTP_SEED  # a QR code, or an exported URI, carries the seed
     if action == "secret.recovery-code.use":
         return RECOVERY_CODES
     return None

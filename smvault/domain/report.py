@@ -3,9 +3,11 @@
 Every report ends with a log checkpoint (seq and entry hash of the entry that recorded the
 report), which ties the paper to the log: anyone holding the vault can check that entry.
 CSV cells are neutralised against formula injection, since these files are opened in
-spreadsheets: a cell starting with = + - @, tab or CR is prefixed with a quote, unless it is
-a plain number (-5 is a number, not a formula). Markdown cells escape every character that
-could make markup of user text (a link, an HTML tag, emphasis, a heading, a table cell).
+spreadsheets: control characters are removed first (tab and CR among them, which a
+spreadsheet may skip before a formula), then a cell starting with = + - @ is prefixed with a
+quote, unless it is a plain number (-5 is a number, not a formula). Markdown cells escape
+every character that could make markup of user text (a link, an HTML tag, emphasis, a
+heading, a table cell).
 """
 
 from __future__ import annotations
@@ -20,25 +22,33 @@ from typing import Any
 from smvault.domain.text import printable
 
 FORMATS = ("md", "json", "csv")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = ("=", "+", "-", "@")
 _NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 _MD_SPECIAL = re.compile(r"([\\|<>\[\]()*_#`])")
+# Cells with none of these are returned as they are: most cells of a large report.
+_MD_UNSAFE = re.compile(r"[\\|<>\[\]()*_#`\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def csv_safe(value: object) -> str:
     """A cell a spreadsheet shows as text, never runs as a formula; control characters are
     removed too (the CSV is also printed to the terminal)."""
     text = "" if value is None else str(value)
+    if not text.startswith(_FORMULA_STARTS) and _CONTROL.search(text) is None:
+        return text  # most cells: what the steps below would return unchanged
+    text = printable(text)  # first: "\x01=1" must be judged as the "=1" it becomes
     if _NUMBER.fullmatch(text):
         return text
-    quote = "'" if text.startswith(_FORMULA_STARTS) else ""
-    return quote + printable(text)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def md_cell(value: object) -> str:
     """User text as literal Markdown on one line: control characters removed, newlines as
     spaces, and \\ | < > [ ] ( ) * _ # ` escaped with a backslash."""
-    text = printable(("" if value is None else str(value)).replace("\n", " "))
+    text = "" if value is None else str(value)
+    if _MD_UNSAFE.search(text) is None:
+        return text
+    text = printable(text.replace("\n", " "))
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 

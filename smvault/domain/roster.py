@@ -18,18 +18,17 @@ Rules worth knowing:
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import tomllib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from smvault.domain.errors import InvalidInputError, UsageError
+from smvault.domain import csvfile
+from smvault.domain.csvfile import CsvFileError, header_key  # noqa: F401 (imports.inventory reads it here)
+from smvault.domain.errors import InvalidInputError
 from smvault.domain.models import Person, PersonStatus, PersonType, normalize_email
-from smvault.domain.text import has_control_chars, printable
+from smvault.domain.text import has_control_chars
 
 FIELDS = ("email", "name", "team", "type", "status", "end_date")
 REQUIRED = ("email", "name")
@@ -55,62 +54,31 @@ STATUS_WORDS = {
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class RosterFileError(InvalidInputError):
+class RosterFileError(CsvFileError):
     """The file cannot be applied; `problems` lists every reason, one line each."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        self.summary = f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {source}: nothing was applied"
-        super().__init__(f"{self.summary}: " + "; ".join(problems))
+    outcome = "nothing was applied"
 
 
-def header_key(name: str) -> str:
-    """How headers are compared: "End Date", "end_date" and "END-DATE" are the same column."""
-    return " ".join(name.replace("_", " ").replace("-", " ").lower().split())
+# The mapping helpers (domain.csvfile) with this file's fields; other CSV readers pass theirs.
 
 
-def field_name(value: str) -> str:
-    name = value.strip().lower().replace("-", "_").replace(" ", "_")
-    if name not in FIELDS:
-        raise UsageError(f"unknown roster field {value!r}: expected one of {', '.join(FIELDS)}")
-    return name
-
-
-def check_mapping(mapping: Mapping[str, str]) -> dict[str, str]:
+def check_mapping(mapping: Mapping[str, str], fields: Sequence[str] = FIELDS, what: str = "roster") -> dict[str, str]:
     """field -> header, fields checked, headers non-empty text."""
-    clean = {}
-    for field, header in mapping.items():
-        if not isinstance(header, str) or not header.strip():
-            raise UsageError(f"roster field {field!r}: the header name must be non-empty text")
-        clean[field_name(field)] = header.strip()
-    return clean
+    return csvfile.check_mapping(mapping, fields, what)
 
 
-def parse_column_flags(values: Iterable[str]) -> dict[str, str]:
+def parse_column_flags(values: Iterable[str], fields: Sequence[str] = FIELDS, what: str = "roster") -> dict[str, str]:
     """`--column email="Work Email"` values (FIELD=HEADER) as a mapping."""
-    mapping = {}
-    for value in values:
-        field, sep, header = value.partition("=")
-        if not sep:
-            raise UsageError(f"--column {value!r}: give FIELD=HEADER, e.g. email=\"Work Email\"")
-        mapping[field] = header
-    return check_mapping(mapping)
+    return csvfile.parse_column_flags(values, fields, what)
 
 
-def parse_mapping_toml(text: str, source: str) -> dict[str, str]:
+def parse_mapping_toml(text: str, source: str, fields: Sequence[str] = FIELDS, what: str = "roster") -> dict[str, str]:
     """A mapping file: a `[columns]` table of field = "Header"."""
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInputError(f"{source}: not valid TOML ({exc})") from None
-    columns = document.get("columns")
-    if not isinstance(columns, dict):
-        raise InvalidInputError(f'{source}: expected a [columns] table of field = "Header"')
-    try:
-        return check_mapping(columns)
-    except UsageError as exc:
-        raise InvalidInputError(f"{source}: {exc.message}") from None
+    return csvfile.parse_mapping_toml(text, source, fields, what)
+
+
+LAYOUT = csvfile.Layout(FIELDS, REQUIRED, "roster", RosterFileError)
 
 
 @dataclass(frozen=True)
@@ -124,29 +92,6 @@ class RosterRow:
     end_date: date | None
 
 
-def _columns(header: list[str], mapping: Mapping[str, str], source: str) -> dict[str, int]:
-    """field -> column index; a mapped or required header that is absent is an error."""
-    index: dict[str, int] = {}
-    for i, name in enumerate(header):
-        index.setdefault(header_key(name), i)  # the first of two same-named columns wins
-    columns, missing = {}, []
-    for field in FIELDS:
-        wanted = mapping.get(field, field)
-        if header_key(wanted) in index:
-            columns[field] = index[header_key(wanted)]
-        elif field in mapping or field in REQUIRED:
-            missing.append(f"{source}:1: {field}: no column {wanted!r} in the header")
-    if missing:
-        found = ", ".join(repr(h.strip()) for h in header)
-        raise RosterFileError(source, [*missing, f"{source}:1: the header has: {found}"])
-    return columns
-
-
-def _shown(value: str) -> str:
-    value = printable(value)
-    return repr(value if len(value) <= 60 else value[:57] + "...")
-
-
 def _text_problem(value: str) -> str | None:
     if has_control_chars(value):
         return "contains control characters"
@@ -155,16 +100,8 @@ def _text_problem(value: str) -> str | None:
     return None
 
 
-def _parse_row(cells: list[str], columns: dict[str, int], line: int, source: str,
-               problems: list[str]) -> RosterRow | None:
-    def cell(field: str) -> str:
-        i = columns.get(field)
-        return cells[i].strip() if i is not None and i < len(cells) else ""
-
-    def bad(field: str, problem: str) -> None:
-        problems.append(f"{source}:{line}: {field}: {problem}")
-
-    before = len(problems)
+def _parse_row(record: csvfile.Record) -> RosterRow | None:
+    cell, bad = record.cell, record.bad
     email = cell("email")
     if not email:
         bad("email", "missing")
@@ -172,7 +109,7 @@ def _parse_row(cells: list[str], columns: dict[str, int], line: int, source: str
         try:
             email = normalize_email(email)
         except InvalidInputError:
-            bad("email", f"{_shown(email)} is not an email address")
+            bad("email", f"{csvfile.shown(email)} is not an email address")
     name = cell("name")
     if not name:
         bad("name", "missing")
@@ -186,13 +123,13 @@ def _parse_row(cells: list[str], columns: dict[str, int], line: int, source: str
         try:
             type_ = PersonType(raw.lower())
         except ValueError:
-            bad("type", f"{_shown(raw)} is not {', '.join(t.value for t in PersonType)}")
+            bad("type", f"{csvfile.shown(raw)} is not {', '.join(t.value for t in PersonType)}")
     status = RosterStatus.ACTIVE
     if raw := cell("status"):
         if raw.lower() in STATUS_WORDS:
             status = STATUS_WORDS[raw.lower()]
         else:
-            bad("status", f"{_shown(raw)} is not one of {', '.join(STATUS_WORDS)}")
+            bad("status", f"{csvfile.shown(raw)} is not one of {', '.join(STATUS_WORDS)}")
     end_date = None
     if raw := cell("end_date"):
         try:
@@ -200,12 +137,12 @@ def _parse_row(cells: list[str], columns: dict[str, int], line: int, source: str
                 raise ValueError
             end_date = date.fromisoformat(raw)
         except ValueError:
-            bad("end_date", f"{_shown(raw)} is not a date (YYYY-MM-DD)")
+            bad("end_date", f"{csvfile.shown(raw)} is not a date (YYYY-MM-DD)")
     elif status is RosterStatus.LEAVING:
         bad("end_date", "missing: status 'leaving' needs an end date")
-    if len(problems) > before:
+    if record.failed:
         return None
-    return RosterRow(line, email, name, team, type_, status, end_date)
+    return RosterRow(record.line, email, name, team, type_, status, end_date)
 
 
 def parse_roster(text: str, source: str, mapping: Mapping[str, str] | None = None) -> list[RosterRow]:
@@ -214,45 +151,19 @@ def parse_roster(text: str, source: str, mapping: Mapping[str, str] | None = Non
     `source` names the file in messages. A byte-order mark and CRLF line ends are fine;
     blank lines (and rows of empty cells, as spreadsheets export) are skipped.
     """
-    mapping = check_mapping(mapping or {})
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise RosterFileError(source, [f"{source}:1: {exc}"]) from None
-    if header is None or not any(h.strip() for h in header):
-        raise RosterFileError(source, [f"{source}:1: expected a header line (email, name, ...)"])
-    columns = _columns(header, mapping, source)
+    reader = csvfile.CsvReader(text, source, LAYOUT, mapping)
     rows: list[RosterRow] = []
-    problems: list[str] = []
     first_line: dict[str, int] = {}
-    last = reader.line_num
-    while True:
-        line = last + 1  # a quoted cell may span lines: report where the record starts
-        try:
-            cells = next(reader, None)
-        except csv.Error as exc:
-            problems.append(f"{source}:{line}: {exc}")
-            break
-        if cells is None:
-            break
-        last = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-            problems.append(f"{source}:{line}: row: {len(cells)} cells, but the header has {len(header)}")
-            continue
-        row = _parse_row(cells, columns, line, source, problems)
+    for record in reader:
+        row = _parse_row(record)
         if row is None:
             continue
         if row.email in first_line:
-            problems.append(f"{source}:{line}: email: {row.email} is listed twice "
-                            f"(lines {first_line[row.email]} and {line})")
+            record.bad("email", f"{row.email} is listed twice (lines {first_line[row.email]} and {row.line})")
             continue
-        first_line[row.email] = line
+        first_line[row.email] = row.line
         rows.append(row)
-    if problems:
-        raise RosterFileError(source, problems)
+    reader.finish(len(rows))
     return rows
 
 

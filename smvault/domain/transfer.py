@@ -24,6 +24,7 @@ from typing import Any
 from smvault.domain import approval
 from smvault.domain.errors import ConflictError, InvalidInputError
 from smvault.domain.models import Account
+from smvault.domain.offboarding import PASSWORD, TOTP_SEED, secret_disclosed
 from smvault.domain.workflow import Step, StepSpec
 
 
@@ -209,14 +210,17 @@ def _fact(entry: Mapping[str, Any], what: str) -> Fact:
     return Fact(entry["seq"], op, entry.get("ts", ""), f"{what} (log entry {entry['seq']} by {op})")
 
 
+# The secrets the auto steps are about, as offboarding names what a disclosure handed over
+# (a reveal, a copy, a QR code, a handover packet, a TOTP export): one list of disclosures.
+_STEP_SECRETS = {PASSWORD: "password", TOTP_SEED: "seed"}
+# How an entry that showed the seed reads in the QR step's evidence.
+_SEED_SHOWN = {"totp.qr": "QR code", "secret.reveal": "seed revealed", "handover.create": "handover packet",
+               "totp.export": "TOTP export"}
+
+
 def _shows(entry: Mapping[str, Any]) -> str | None:
     """"password" or "seed" when the entry disclosed that secret to someone, else None."""
-    action, field = entry.get("action"), entry.get("field")
-    if action in ("secret.reveal", "secret.copy") and field == "password":
-        return "password"
-    if action == "totp.qr" or (action == "secret.reveal" and field == "totp-seed"):
-        return "seed"
-    return None
+    return _STEP_SECRETS.get(secret_disclosed(entry) or "")
 
 
 def auto_facts(entries: Iterable[Mapping[str, Any]], approved_seq: int,
@@ -226,11 +230,12 @@ def auto_facts(entries: Iterable[Mapping[str, Any]], approved_seq: int,
 
     `entries` are the account's log entries (any order). What counts is the secret in force:
     the LAST password and the LAST TOTP seed stored after the approval. The QR step needs that
-    seed shown (QR code or seed reveal) after it was stored: showing an older seed enrols
-    nothing useful, so a newer seed reopens the step. A step stays open while the previous
-    owner knows the secret in force: they stored it, or were shown it (as its recipient `to`,
-    or as the operator who handed it over, `by`). `previous_owner_operators` are the operator
-    names that are the previous owner (matched against an entry's `op`).
+    seed shown (QR code, seed reveal, handover packet or TOTP export) after it was stored:
+    showing an older seed enrols nothing useful, so a newer seed reopens the step. A step stays
+    open while the previous owner knows the secret in force: they stored it, or it was
+    disclosed to them in any way, a packet or an export they wrote included (as its recipient
+    `to`, or as the operator who handed it over, `by`). `previous_owner_operators` are the
+    operator names that are the previous owner (matched against an entry's `op`).
     """
     ordered = sorted((e for e in entries if e["seq"] > approved_seq), key=lambda e: e["seq"])
     password = seed = shown = None
@@ -256,7 +261,7 @@ def auto_facts(entries: Iterable[Mapping[str, Any]], approved_seq: int,
     if seed is not None:
         found[REENROL_TOTP] = _fact(seed, "new TOTP seed stored")
     if shown is not None:
-        how = "QR code" if shown.get("action") == "totp.qr" else "seed revealed"
+        how = _SEED_SHOWN.get(shown.get("action"), "seed shown")
         found[QR_ENROL] = _fact(shown, f"new seed shown for enrolment: {how}")
     return found
 

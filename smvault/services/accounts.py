@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smvault.domain.errors import ConflictError, InvalidInputError, PolicyError
+from smvault.domain.inputs import ACCOUNT_INPUT_FIELDS, PERSON_FIELDS, TEXT_FIELDS
 from smvault.domain.models import (
     Account,
     AccountStatus,
@@ -22,19 +23,6 @@ from smvault.services.lookup import account_by_ref, person_by_email
 from smvault.services.policy import require_manage
 from smvault.services.session import Session
 
-# Fields given as a person's email and stored as that person's id.
-_PERSON_FIELDS = {
-    "owner": "owner_id",
-    "backup_owner": "backup_owner_id",
-    "recovery_email_controller": "recovery_email_controller_id",
-    "recovery_phone_controller": "recovery_phone_controller_id",
-    "totp_holder": "totp_holder_id",
-}
-_TEXT_FIELDS = ("url", "brand", "region", "business_unit", "login_id", "recovery_phone", "notes")
-ACCOUNT_INPUT_FIELDS = (
-    *_TEXT_FIELDS, "tier", "status", "company_owned", "mfa", "recovery_email", *_PERSON_FIELDS,
-)
-
 
 def _enum(kind, value: object, field: str):
     try:
@@ -50,8 +38,8 @@ def _parse_fields(session: Session, raw: dict[str, object], clear: tuple[str, ..
     for name, value in raw.items():
         if value is None:
             continue
-        if name in _PERSON_FIELDS:
-            fields[_PERSON_FIELDS[name]] = person_by_email(session, str(value)).id
+        if name in PERSON_FIELDS:
+            fields[PERSON_FIELDS[name]] = person_by_email(session, str(value)).id
         elif name == "tier":
             fields["tier"] = parse_tier(value)
         elif name == "status":
@@ -62,12 +50,12 @@ def _parse_fields(session: Session, raw: dict[str, object], clear: tuple[str, ..
             fields["company_owned"] = bool(value)
         elif name == "recovery_email":
             fields["recovery_email"] = normalize_email(str(value))
-        elif name in _TEXT_FIELDS:
+        elif name in TEXT_FIELDS:
             fields[name] = clean_text(str(value), name.replace("_", "-"))
         else:
             raise InvalidInputError(f"unknown account field {name!r}")
     for name in clear:
-        column = _PERSON_FIELDS.get(name, name)
+        column = PERSON_FIELDS.get(name, name)
         if name not in ACCOUNT_INPUT_FIELDS or name in ("tier", "status", "company_owned", "mfa"):
             raise InvalidInputError(f"cannot clear account field {name!r}")
         fields[column] = None

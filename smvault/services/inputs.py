@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from smvault.domain.errors import InvalidInputError
-from smvault.domain.text import has_control_chars
+from smvault.domain.inputs import text_problem
 
 
 def clean_text(value: str | None, field: str, required: bool = False) -> str | None:
@@ -13,10 +13,8 @@ def clean_text(value: str | None, field: str, required: bool = False) -> str | N
             raise InvalidInputError(f"{field} is required")
         return None
     value = value.strip()
-    if has_control_chars(value):
-        raise InvalidInputError(f"{field} contains control characters")
+    if why := text_problem(value):
+        raise InvalidInputError(f"{field} {why}")
     if required and not value:
         raise InvalidInputError(f"{field} must not be empty")
-    if len(value) > 500:
-        raise InvalidInputError(f"{field} is longer than 500 characters")
     return value or None

@@ -41,8 +41,9 @@ from smvault.domain.offboarding import (
     resolve,
     resolve_kit_step,
 )
-from smvault.domain.report import Checkpoint, Report, Table
+from smvault.domain.report import Report, Table
 from smvault.domain.workflow import Step, StepSpec, Workflow, WorkflowKind
+from smvault.services.checkpoints import checkpoint_of
 from smvault.services.emergency import end_for_person
 from smvault.services.inputs import clean_text
 from smvault.services.lookup import person_by_email
@@ -541,6 +542,6 @@ def offboarding_report(session: Session, email: str) -> Report:
     )
     with session.atomic():
         link = session.record("offboard.report", person=person.id, detail={"workflow": workflow.id})
-    checkpoint = Checkpoint(vault.vault_id, link.seq, link.entry_hash.hex(), session.ts())
+    checkpoint = checkpoint_of(session, link)
     return Report(f"Offboarding of {view.person_name}", facts, tables, checkpoint,
                   data={"workflow_id": view.workflow_id, "person_email": view.person_email, "state": view.state})

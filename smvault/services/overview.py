@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from smvault.domain.models import AccountStatus, MfaMethod, Person, PersonStatus, email_domain
-from smvault.domain.risks import is_personal_email, rotation_days, rotation_due, rotation_overdue
+from smvault.domain.governance import channel_problems, leave_phrase, names_of
+from smvault.domain.models import AccountStatus, MfaMethod, Person, PersonStatus
+from smvault.domain.risks import rotation_days, rotation_due, rotation_overdue
 from smvault.services.control import MIN_CONTROLLERS, under_controlled
 from smvault.services.session import Session
 from smvault.services.workflows import open_counts
@@ -115,16 +116,6 @@ def _has_left(person: Person | None, today: date) -> bool:
     return person is not None and person.status(today) is PersonStatus.LEFT
 
 
-def _leave_phrase(person: Person, today: date) -> str:
-    """'leaves on 2026-11-05' or 'left on 2026-10-12'."""
-    verb = "left" if person.status(today) is PersonStatus.LEFT else "leaves"
-    return f"{verb} on {person.leave_on.isoformat()}"
-
-
-def _names(ids, labels: dict[int, tuple[str, str]]) -> str:
-    return ", ".join(sorted(labels[i][0] if i in labels else f"person {i}" for i in ids))
-
-
 def _under_controlled(flagged, labels: dict[int, tuple[str, str]]) -> list[Risk]:
     rows = []
     for account, report in sorted(flagged, key=lambda f: (f[0].tier, f[1].controller_count, f[0].key)):
@@ -133,10 +124,10 @@ def _under_controlled(flagged, labels: dict[int, tuple[str, str]]) -> list[Risk]
             detail = f"Nobody can regain control; at least {MIN_CONTROLLERS} people are needed"
         else:
             who = "person" if count == 1 else "people"
-            detail = (f"Only {count} {who} can regain control ({_names(report.controller_ids, labels)}); "
+            detail = (f"Only {count} {who} can regain control ({names_of(report.controller_ids, labels)}); "
                       f"at least {MIN_CONTROLLERS} are needed")
         if report.excluded_left_ids:
-            detail += f"; {_names(report.excluded_left_ids, labels)} left and no longer count"
+            detail += f"; {names_of(report.excluded_left_ids, labels)} left and no longer count"
         rows.append(Risk("under-controlled", account.key, None, account.key, detail + "."))
     return rows
 
@@ -146,28 +137,25 @@ def _owner_leaving(accounts: list[_Acct], leavers: dict[int, Person], today: dat
     found.sort(key=lambda f: (f[0].tier, not _has_left(f[1], today), f[1].leave_on, f[0].key))
     return [
         Risk("owner-leaving", a.key, owner.email, a.key,
-             f"Its owner {owner.name} {_leave_phrase(owner, today)}.")
+             f"Its owner {owner.name} {leave_phrase(owner.leave_on, today)}.")
         for a, owner in found
     ]
 
 
 def _recovery_email(accounts: list[_Acct], leavers: dict[int, Person], today: date) -> list[Risk]:
+    # The rule of the recovery-channels report (domain.governance), so the two agree.
     found = []
     for a in accounts:
-        reasons = []
-        if is_personal_email(a.recovery_email):
-            reasons.append(f"is a personal mailbox ({email_domain(a.recovery_email)})")
-        controller = leavers.get(a.recovery_email_controller_id)
-        if controller is not None:
-            reasons.append(f"is controlled by {controller.name}, who {_leave_phrase(controller, today)}")
+        reasons = channel_problems(a.recovery_email, a.recovery_email_controller_id, email=True,
+                                   leavers=leavers, today=today)
         if reasons:
-            found.append((a.tier, a.key, a.recovery_email, controller, reasons))
+            found.append((a.tier, a.key, a.recovery_email, leavers.get(a.recovery_email_controller_id), reasons))
     found.sort(key=lambda f: f[:2])
     rows = []
-    for _, key, address, controller, reasons in found:
+    for _, key, address, leaver, reasons in found:
         address = f" {address}" if address else ""
-        rows.append(Risk("recovery-email", key, controller.email if controller else None, key,
-                         f"Its recovery email{address} {' and '.join(reasons)}."))
+        rows.append(Risk("recovery-email", key, leaver.email if leaver else None, key,
+                         f"Its recovery email{address} is {' and is '.join(reasons)}."))
     return rows
 
 

@@ -11,7 +11,8 @@ from smvault.services.inputs import clean_text
 from smvault.services.lookup import person_by_email
 from smvault.services.session import Session
 
-DISCLOSURE_ACTIONS = ("secret.reveal", "secret.copy", "totp.code", "totp.qr", "secret.recovery-code.use")
+DISCLOSURE_ACTIONS = ("secret.reveal", "secret.copy", "totp.code", "totp.qr", "secret.recovery-code.use",
+                      "handover.create", "totp.export")
 
 
 def _person_type(value: str | PersonType) -> PersonType:

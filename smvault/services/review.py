@@ -17,8 +17,9 @@ from smvault.domain import review as rules
 from smvault.domain.clock import timestamp
 from smvault.domain.errors import InvalidInputError, NotFoundError
 from smvault.domain.models import normalize_platform
-from smvault.domain.report import Checkpoint, Report, Table
+from smvault.domain.report import Report, Table
 from smvault.domain.workflow import Workflow, WorkflowKind, require_step_open
+from smvault.services.checkpoints import checkpoint_of
 from smvault.services.inputs import clean_text
 from smvault.services.names import operator_names
 from smvault.services.policy import require_manage
@@ -224,7 +225,7 @@ def review_report(session: Session, review_id: int) -> Report:
         link = session.record("review.report", detail={
             "review": view.workflow_id, "state": view.state, "decided": view.decided, "total": view.total,
         })
-    checkpoint = Checkpoint(session.vault.vault_id, link.seq, link.entry_hash.hex(), session.ts())
+    checkpoint = checkpoint_of(session, link)
     kept = sum(1 for i in view.items if i.decision == rules.KEEP)
     revoked = sum(1 for i in view.items if i.decision == rules.REVOKE)
     facts = (

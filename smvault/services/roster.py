@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smvault.domain.errors import InvalidInputError
+from smvault.domain.imports.model import MAX_FILE_BYTES
 from smvault.domain.roster import (
+    FIELDS,
     RosterPlan,
     RosterRow,
     diff_roster,
@@ -26,6 +28,7 @@ from smvault.domain.roster import (
     parse_roster,
 )
 from smvault.domain.workflow import WorkflowKind
+from smvault.services.input_files import read_regular
 from smvault.services.session import Session
 
 __all__ = ["RosterPlan", "RosterResult", "apply_roster_sync", "load_mapping", "plan_roster_sync"]
@@ -40,11 +43,15 @@ class RosterResult:
     offboardings: tuple[str, ...]  # emails of the people whose offboarding was opened
 
 
-def _read_text(path: Path, what: str) -> str:
+def read_text(path: Path, what: str) -> str:
+    """A CSV or mapping file's text (roster sync and reconciliation read their files so):
+    UTF-8, at most MAX_FILE_BYTES; InvalidInputError naming the file otherwise."""
     try:
-        data = Path(path).read_bytes()
+        data = read_regular(Path(path), MAX_FILE_BYTES)
     except OSError as exc:
-        raise InvalidInputError(f"cannot read the {what} {path}: {exc.strerror}") from None
+        raise InvalidInputError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidInputError(f"{path}: the {what} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -54,15 +61,19 @@ def _read_text(path: Path, what: str) -> str:
         ) from None
 
 
-def load_mapping(columns: Sequence[str] = (), mapping_file: Path | None = None) -> dict[str, str]:
-    """field -> header from a mapping file's [columns] table, overridden by FIELD=HEADER flags."""
-    mapping = parse_mapping_toml(_read_text(mapping_file, "mapping file"), str(mapping_file)) if mapping_file else {}
-    mapping.update(parse_column_flags(columns))
+def load_mapping(columns: Sequence[str] = (), mapping_file: Path | None = None, *,
+                 fields: Sequence[str] = FIELDS, what: str = "roster") -> dict[str, str]:
+    """field -> header from a mapping file's [columns] table, overridden by FIELD=HEADER flags.
+    `fields` and `what` are another CSV reader's (the import inventory's, reconciliation's)."""
+    mapping = {}
+    if mapping_file:
+        mapping = parse_mapping_toml(read_text(mapping_file, "mapping file"), str(mapping_file), fields, what)
+    mapping.update(parse_column_flags(columns, fields, what))
     return mapping
 
 
 def _rows(path: Path, mapping: dict[str, str] | None) -> list[RosterRow]:
-    return parse_roster(_read_text(path, "roster file"), str(path), mapping)  # it checks the mapping
+    return parse_roster(read_text(path, "roster file"), str(path), mapping)  # it checks the mapping
 
 
 def _diff(session: Session, rows: list[RosterRow], source: str, mark_missing: bool) -> RosterPlan:

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from smvault.domain import otp
 from smvault.domain.emergency import marker as emergency_marker
 from smvault.domain.errors import InvalidInputError, NotFoundError
+from smvault.domain.inputs import secret_problem
 from smvault.domain.models import Account, Disclosure, MfaMethod, Person
-from smvault.domain.text import has_control_chars
+from smvault.domain.offboarding import IMPORTED
 from smvault.services.inputs import clean_text
 from smvault.services.lookup import account_by_ref, person_by_email
 from smvault.services.policy import require_disclosure, require_manage
@@ -35,15 +36,21 @@ def generate_password(length: int = GENERATED_LENGTH) -> str:
 def _check_secret_text(value: str, what: str) -> str:
     if not value:
         raise InvalidInputError(f"the {what} is empty")
-    if len(value) > 4096:
-        raise InvalidInputError(f"the {what} is longer than 4096 characters")
-    if has_control_chars(value):
-        raise InvalidInputError(f"the {what} contains control characters (newline, tab, escape...)")
+    if why := secret_problem(value, what):
+        raise InvalidInputError(why)
     return value
 
 
-def set_password(session: Session, ref: str, value: str | None = None) -> str | None:
-    """Store `value`, or a generated password when None; returns the generated one."""
+def _origin(imported: str | None) -> dict[str, str]:
+    """What a set entry says about where the value came from. An imported value may be one
+    someone already knew (an old export): offboarding and post-incident rotation never count
+    it as a rotation (domain.offboarding.replaced_secret)."""
+    return {"via": IMPORTED, "import": imported} if imported else {}
+
+
+def set_password(session: Session, ref: str, value: str | None = None, *, imported: str | None = None) -> str | None:
+    """Store `value`, or a generated password when None; returns the generated one.
+    `imported` names the import the value came from (services.importer)."""
     account = account_by_ref(session, ref)
     generated = value is None
     password = generate_password() if generated else _check_secret_text(value, "password")
@@ -51,18 +58,18 @@ def set_password(session: Session, ref: str, value: str | None = None) -> str | 
         require_manage(session, account)
         session.vault.secrets.set_password(account.id, password, session.ts())
         session.record("secret.password.set", account=account.id, acct=account.key,
-                       detail={"generated": generated})
+                       detail={"generated": generated, **_origin(imported)})
     return password if generated else None
 
 
-def set_totp(session: Session, ref: str, text: str) -> otp.OtpParams:
+def set_totp(session: Session, ref: str, text: str, *, imported: str | None = None) -> otp.OtpParams:
     account = account_by_ref(session, ref)
     params = otp.parse_secret_or_uri(text.strip())
     with session.atomic():
         require_manage(session, account)
         session.vault.secrets.set_totp(account.id, params, session.ts())
         detail = {"kind": params.kind, "algorithm": params.algorithm, "digits": params.digits,
-                  "period": params.period}
+                  "period": params.period, **_origin(imported)}
         if account.mfa in (MfaMethod.UNKNOWN, MfaMethod.NONE):
             session.vault.accounts.update(account.id, {"mfa": MfaMethod.TOTP})
             detail["mfa"] = MfaMethod.TOTP.value
@@ -70,7 +77,8 @@ def set_totp(session: Session, ref: str, text: str) -> otp.OtpParams:
     return params
 
 
-def add_recovery_codes(session: Session, ref: str, codes: list[str], replace: bool = True) -> int:
+def add_recovery_codes(session: Session, ref: str, codes: list[str], replace: bool = True, *,
+                       imported: str | None = None) -> int:
     """Store a new set of codes; by default the unused old ones are retired (platforms do)."""
     account = account_by_ref(session, ref)
     clean = [_check_secret_text(c.strip(), "recovery code") for c in codes if c.strip()]
@@ -81,7 +89,7 @@ def add_recovery_codes(session: Session, ref: str, codes: list[str], replace: bo
         retired = session.vault.secrets.retire_unused_recovery_codes(account.id, session.ts()) if replace else 0
         session.vault.secrets.add_recovery_codes(account.id, clean, session.ts())
         session.record("secret.recovery-codes.add", account=account.id, acct=account.key,
-                       detail={"added": len(clean), "retired": retired})
+                       detail={"added": len(clean), "retired": retired, **_origin(imported)})
     return len(clean)
 
 
@@ -102,7 +110,7 @@ def _recipient(session: Session, for_email: str | None) -> Person | None:
     return person_by_email(session, for_email) if for_email else None
 
 
-def _disclosure_fields(session: Session, account: Account, recipient: Person | None, what: str) -> dict:
+def disclosure_fields(session: Session, account: Account, recipient: Person | None, what: str) -> dict:
     to = recipient or session.person
     fields = {"account": account.id, "acct": account.key, "to": to.id, "to_email": to.email,
               "field": what, "for": recipient is not None or None}
@@ -136,7 +144,7 @@ def use_recovery_code(session: Session, ref: str, for_email: str | None = None) 
         code = unused[0]
         session.vault.secrets.mark_recovery_code_used(code.id, session.ts())
         session.record("secret.recovery-code.use",
-                       **_disclosure_fields(session, account, recipient, "recovery-code"),
+                       **disclosure_fields(session, account, recipient, "recovery-code"),
                        detail={"remaining": len(unused) - 1})
     return Revealed(account, "recovery-code", code.code, recipient)
 
@@ -152,13 +160,13 @@ def reveal(session: Session, ref: str, field: str = "password", for_email: str |
         if field == "password":
             value = _password(session, account)
         elif field == "totp-seed":
-            value = _otpauth_uri(session, account)
+            value = otpauth_uri(session, account)
         else:
             codes = session.vault.secrets.recovery_codes(account.id, unused_only=True)
             if not codes:
                 raise NotFoundError(f"{account.key} has no unused recovery codes")
             value = [c.code for c in codes]
-        session.record("secret.reveal", **_disclosure_fields(session, account, recipient, field))
+        session.record("secret.reveal", **disclosure_fields(session, account, recipient, field))
     return Revealed(account, field, value, recipient)
 
 
@@ -174,7 +182,7 @@ def copy_secret(session: Session, ref: str, field: str = "password") -> Revealed
     with session.atomic():
         require_disclosure(session, account, Disclosure.PASSWORD)
         value = _password(session, account)
-        session.record("secret.copy", **_disclosure_fields(session, account, None, field))
+        session.record("secret.copy", **disclosure_fields(session, account, None, field))
     return Revealed(account, field, value)
 
 
@@ -184,8 +192,8 @@ def totp_qr(session: Session, ref: str) -> Revealed:
     account = account_by_ref(session, ref)
     with session.atomic():
         require_disclosure(session, account, Disclosure.QR)
-        value = _otpauth_uri(session, account)
-        session.record("totp.qr", **_disclosure_fields(session, account, None, "qr"))
+        value = otpauth_uri(session, account)
+        session.record("totp.qr", **disclosure_fields(session, account, None, "qr"))
     return Revealed(account, "qr", value)
 
 
@@ -196,7 +204,7 @@ def _password(session: Session, account: Account) -> str:
     return stored[0]
 
 
-def _otpauth_uri(session: Session, account: Account) -> str:
+def otpauth_uri(session: Session, account: Account) -> str:
     params = session.vault.secrets.totp(account.id)
     if params is None:
         raise NotFoundError(f"{account.key} has no TOTP seed in the vault")
@@ -237,6 +245,6 @@ def totp_code(session: Session, ref: str, for_email: str | None = None, *, via: 
         code, left = otp.current_code(params, session.now().timestamp())
         if params.kind == "hotp":
             session.vault.secrets.advance_hotp(account.id)
-        session.record("totp.code", **_disclosure_fields(session, account, recipient, "code"),
+        session.record("totp.code", **disclosure_fields(session, account, recipient, "code"),
                        detail={"kind": params.kind, **({"via": via} if via else {})})
     return Code(account, code, left, params.kind, recipient)

@@ -71,6 +71,7 @@ RECOVERY_ACTIONS = frozenset({
     "operator.add",
     # reading, which logs itself: reports, checkpoints, exports (never a backup: see below)
     "log.verify", "log.checkpoint", "log.export", "offboard.report", "review.report",
+    "report.run", "reconcile.run",
 })
 
 # Refusals that say more than BREAK_GLASS_REFUSAL. A backup holds the keyring with the kit's

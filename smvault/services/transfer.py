@@ -19,10 +19,13 @@ from smvault.domain.workflow import Step, StepState, Workflow, WorkflowKind, req
 from smvault.services.approval import approver_facts, confirm_approver
 from smvault.services.inputs import clean_text
 from smvault.services.lookup import account_by_ref, person_by_email
+from smvault.services.people import DISCLOSURE_ACTIONS
 from smvault.services.policy import require_manage
 from smvault.services.session import Session, require_operator
 
-_FACT_ACTIONS = ("secret.password.set", "secret.totp.set", "totp.qr", "secret.reveal", "secret.copy")
+# What the auto steps read: the secrets stored, and every way one is disclosed (a reveal, a
+# copy, a QR code, a handover packet, a TOTP export...; domain.transfer sorts them out).
+_FACT_ACTIONS = ("secret.password.set", "secret.totp.set", *DISCLOSURE_ACTIONS)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,12 @@ class Accounts:
         )
         return {r[0]: _account(r) for r in rows}
 
+    def count(self, exclude_status: str | None = None) -> int:
+        sql, params = "SELECT count(*) FROM accounts", ()
+        if exclude_status is not None:
+            sql, params = sql + " WHERE status != ?", (exclude_status,)
+        return self._conn.execute(sql, params).fetchone()[0]
+
     def column_rows(
         self, names: tuple[str, ...], exclude_status: str | None = None, ordered: bool = True
     ) -> list[tuple]:

@@ -172,3 +172,25 @@ class Grants:
             "WHERE id IN (SELECT value FROM json_each(?)) AND revoked_at IS NULL",
             (now, operator_id, json.dumps(sorted(grant_ids))),
         )
+
+    # --- added for governance reports (new methods; the ones above are unchanged) ----------
+
+    def in_force_rows(self, now: str, person_ids: set[int] | None = None) -> list[tuple]:
+        """Every grant in force (optionally only those of some people), joined to its holder,
+        account and granting operator in one query, ordered by holder name, email, account
+        key and level: (grant id, person id, account id, person name, email, leave_on,
+        platform, handle, level, granted by operator name, created_at, expires_at).
+        Plain stored values; a report over tens of thousands of grants builds no objects."""
+        sql = (
+            "SELECT g.id, g.person_id, g.account_id, p.name, p.email, p.leave_on, a.platform, a.handle,"
+            " g.level, o.name, g.created_at, g.expires_at FROM grants g"
+            " JOIN people p ON p.id = g.person_id JOIN accounts a ON a.id = g.account_id"
+            " LEFT JOIN operators o ON o.id = g.granted_by"
+            " WHERE +g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > ?1)"
+        )
+        params: tuple = (now,)
+        if person_ids is not None:
+            sql += " AND g.person_id IN (SELECT value FROM json_each(?2))"
+            params = (now, json.dumps(sorted(person_ids)))
+        sql += " ORDER BY p.name, p.email, a.platform, a.handle, g.level"
+        return self._conn.execute(sql, params).fetchall()

@@ -193,7 +193,8 @@ class AccessLog:
     def latest_secret_sets(self, account_ids: set[int]) -> dict[tuple[int, str], int]:
         """(account, action) -> seq of the latest entry that set a password, a TOTP seed or
         recovery codes on each of the accounts, through the log_secret_set index. Recovery
-        codes added beside the old ones (`"retired": 0`) replaced nothing: they do not count."""
+        codes added beside the old ones (`"retired": 0`) replaced nothing: they do not count,
+        nor do imported values (`"via": "import"`), as in domain.offboarding.replaced_secret."""
         if not account_ids:
             return {}
         rows = self._conn.execute(
@@ -201,6 +202,7 @@ class AccessLog:
             " WHERE json_extract(body, '$.account') IN (SELECT value FROM json_each(?))"
             f" AND json_extract(body, '$.action') IN {self._SECRET_SETS}"
             " AND (json_extract(body, '$.detail.retired') IS NULL OR json_extract(body, '$.detail.retired') > 0)"
+            " AND json_extract(body, '$.detail.via') IS NOT 'import'"
             " GROUP BY 1, 2",
             (json.dumps(sorted(account_ids)),),
         )
@@ -258,3 +260,35 @@ class AccessLog:
             " WHERE json_extract(body, '$.action') = 'kit.create'"
             " AND json_extract(body, '$.detail.kit_id') = ? ORDER BY seq LIMIT 1", (kit_id,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    # --- added for governance reports (new methods; the ones above are unchanged) ---------
+
+    def first_seq_at(self, ts: str) -> int:
+        """The seq of the first entry dated `ts` or later (the head's seq + 1 when none is),
+        bisecting the primary key: about twenty look-ups however long the log. Timestamps
+        follow log order, except where a machine's clock was behind (store.log_clock): such
+        a step moves the boundary by as much, seconds against a report's ninety days."""
+        low, high = 1, self.head().seq + 1
+        while low < high:
+            middle = (low + high) // 2
+            row = self._conn.execute(
+                "SELECT json_extract(body, '$.ts') FROM log WHERE seq >= ? ORDER BY seq LIMIT 1", (middle,)
+            ).fetchone()
+            if row is not None and row[0] < ts:
+                low = middle + 1
+            else:
+                high = middle
+        return low
+
+    def account_users_since(self, first_seq: int) -> list[tuple]:
+        """The distinct (account id, recipient person id `to`, operator name `op`) of the
+        entries from `first_seq` on that name an account: who touched which account (an entry
+        handed to someone else names both; its `by` is always `op`'s person). One range scan
+        of the primary key, no entry parsed in Python. NOT INDEXED: otherwise SQLite walks the
+        whole log_account index (every entry naming an account, however old)."""
+        return self._conn.execute(
+            "SELECT DISTINCT json_extract(body, '$.account'), json_extract(body, '$.to'),"
+            " json_extract(body, '$.op') FROM log NOT INDEXED"
+            " WHERE seq >= ? AND json_extract(body, '$.account') IS NOT NULL",
+            (first_seq,),
+        ).fetchall()

@@ -93,3 +93,9 @@ class Operators:
     def person_ids(self) -> set[int]:
         rows = self._conn.execute("SELECT person_id FROM operators WHERE removed_at IS NULL")
         return {r[0] for r in rows}
+
+    # --- added for governance reports (new methods; the ones above are unchanged) ----------
+
+    def person_ids_by_name(self) -> dict[str, int]:
+        """Every operator name (removed operators too: the log still names them) -> person id."""
+        return dict(self._conn.execute("SELECT name, person_id FROM operators"))

@@ -130,3 +130,12 @@ class Secrets:
         )
         return {aid: SecretDates(ts_or_none(pw), ts_or_none(seed), ts_or_none(code))
                 for aid, pw, seed, code in rows}
+
+    # --- added for governance reports (new methods; the ones above are unchanged) ----------
+
+    def recovery_code_counts(self) -> dict[int, tuple[int, int]]:
+        """(codes stored, codes unused) by account id, for accounts with any (never the codes)."""
+        rows = self._conn.execute(
+            "SELECT account_id, count(*), coalesce(sum(used_at IS NULL), 0) FROM recovery_codes GROUP BY account_id"
+        )
+        return {account_id: (total, unused) for account_id, total, unused in rows}

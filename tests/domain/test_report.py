@@ -38,7 +38,10 @@ def test_markdown_cells_cannot_break_the_table_or_the_headings():
 
 @pytest.mark.parametrize("value, expected", [
     ("=1+1", "'=1+1"), ("+cmd", "'+cmd"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\tx", "'x"), ("\r=1", "'=1"), ("ok\x1b]52;c;aGk=\x07", "ok]52;c;aGk="),
+    ("\tx", "x"), ("\r=1", "'=1"), ("ok\x1b]52;c;aGk=\x07", "ok]52;c;aGk="),
+    # judged after the control characters go: each of these becomes a formula once cleaned
+    ("\x01=HYPERLINK(\"http://e\")", "'=HYPERLINK(\"http://e\")"), ("\x85-2+3", "'-2+3"),
+    ("\n=1+1", "'=1+1"), ("\x1b@SUM(1)", "'@SUM(1)"), ("\t-5", "-5"),
     (-5, "-5"), ("-5", "-5"), ("+3.5", "+3.5"), ("12", "12"), (0, "0"),  # numbers stay numbers
     ("-5e3", "'-5e3"), ("ok = fine", "ok = fine"), (None, ""),
 ])
