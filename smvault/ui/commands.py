@@ -41,6 +41,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("main.log", "4", "show_view('log')", "Log", "The access log: live tail, filters, verify chain.", "main"),
     Command("main.workflows", "5", "show_view('workflows')", "Workflows", "Offboardings, transfers, access reviews, emergency access and post-incident rotations.", "main"),
     Command("main.filter", "slash", "filter", "Filter", "Filter the current table as you type.", "main", key_display="/"),
+    # Kept out of the footer (it is full at 80 columns): help and the palette list them.
+    Command("main.import", "i", "import_file", "Import", "Import accounts and secrets from another tool's export: preview first, then one transaction.", "main", show=False),
+    Command("main.reports", "6", "reports", "Reports", "Governance reports (access matrix, leavers, two-factor, rotation…): read one, write it to a file.", "main", show=False),
     # Dashboard view.
     Command("dashboard.open", "enter", "open", "Open", "Open the account or person of this risk.", "dashboard"),
     # Accounts view.
@@ -77,11 +80,20 @@ COMMANDS: tuple[Command, ...] = (
     Command("workflow.rotate", "p", "rotate", "Rotate pw", "Store a new generated password for the step's account, never shown (logged).", "workflows"),
     Command("workflow.keep", "k", "keep", "Keep", "Access review: keep the highlighted grant, with a reason (logged).", "workflows"),
     Command("workflow.revoke", "x", "revoke", "Revoke", "Access review: revoke the highlighted grant at once, with a reason (logged).", "workflows"),
+    # The import screen (screens/import_screen.py): its fields take letters, so its keys are ctrl+.
+    Command("import.preview", "ctrl+r", "preview", "Preview", "Read the file and show what would change (a dry run: nothing is written).", "import"),
+    Command("import.apply", "ctrl+o", "apply", "Import", "Import what the preview shows, after a confirmation (one transaction, logged).", "import"),
+    Command("import.back", "escape", "back", "Back", "Leave the import screen (the file's password and the preview are dropped).", "import"),
+    # The reports screen (screens/reports.py).
+    Command("reports.filter", "slash", "filter", "Filter", "Filter the shown table as you type (escape leaves the box).", "reports", key_display="/"),
+    Command("reports.table", "t", "next_table", "Next table", "Show the report's next table.", "reports"),
+    Command("reports.write", "w", "write", "Write", "Write the shown report to a private file (Markdown, CSV or JSON).", "reports"),
+    Command("reports.back", "escape", "back", "Back", "Back to the main screen.", "reports"),
 )
 
 SCOPE_TITLES = {"app": "Everywhere", "unlock": "Unlock", "recovery": "Break glass", "main": "Main screen",
                 "dashboard": "Dashboard", "accounts": "Accounts", "people": "People", "log": "Access log",
-                "workflows": "Workflows"}
+                "workflows": "Workflows", "import": "Import", "reports": "Reports"}
 
 
 def in_scope(scope: str) -> tuple[Command, ...]:

@@ -85,6 +85,24 @@ class MainScreen(Screen[None]):
     def action_filter(self) -> None:
         self.active_view.focus_filter()
 
+    def action_import_file(self) -> None:
+        from smvault.ui.screens.import_screen import ImportScreen
+
+        self.app.push_screen(ImportScreen(), self._imported)
+
+    def _imported(self, result: object | None) -> None:
+        if result is not None:
+            self.post_message(VaultChanged(self))
+            self.call_later(self._reload_active_view)  # after the message: the view is stale by then
+
+    async def _reload_active_view(self) -> None:
+        await self.active_view.ensure_loaded()
+
+    def action_reports(self) -> None:
+        from smvault.ui.screens.reports import ReportsScreen
+
+        self.app.push_screen(ReportsScreen())
+
     @on(TabbedContent.TabActivated)
     async def tab_activated(self, event: TabbedContent.TabActivated) -> None:
         name = (event.pane.id or "").removeprefix("tab-")

@@ -61,6 +61,8 @@ LEARNED_COLUMNS = (
 
 _FIELD_NAMES = {"password": "password", "totp-seed": "TOTP seed", "recovery-codes": "recovery codes",
                 "code": "TOTP code", "qr": "TOTP seed", "recovery-code": "recovery code"}
+# Secrets that left the vault in a file (services.handover): one entry per secret.
+_IN_A_FILE = {"handover.create": "handover packet", "totp.export": "TOTP export"}
 
 
 def learned_what(entry: dict) -> str:
@@ -79,6 +81,8 @@ def learned_what(entry: dict) -> str:
         return "TOTP seed as QR"
     if action == "secret.recovery-code.use":
         return "used a recovery code"
+    if action in _IN_A_FILE:
+        return f"{name} ({_IN_A_FILE[action]})"
     return f"{name} ({action})"
 
 
