@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from smvault.cli.context import Options, pass_options, stdin_is_tty
-from smvault.cli.output import emit_json, fields, say
+from smvault.cli.output import emit_json, fields, plural, say
 from smvault.cli.params import json_option
 from smvault.domain.errors import UsageError
 from smvault.domain.models import normalize_email
@@ -22,10 +22,6 @@ _YES = click.option("--yes", is_flag=True, help="Do not ask for confirmation (ne
 @click.group()
 def handover() -> None:
     """Hand accounts and their secrets to another team: a sealed packet, or a TOTP export."""
-
-
-def _accounts(count: int) -> str:
-    return f"{count} account{'' if count == 1 else 's'}"
 
 
 def _require_confirmation_possible(yes: bool) -> None:
@@ -60,7 +56,7 @@ def handover_create(opts: Options, refs: tuple[str, ...], to_email: str, out: Pa
         _confirm([f"Handover packet for {normalize_email(to_email)}, written to {out}, holding the secrets of:",
                   *(f"  {key}" for key in keys)], yes)
         result = create_handover(session, refs, to_email, out)
-    say(f"Handover packet {result.packet_id} written to {result.path} ({_accounts(len(result.accounts))}).")
+    say(f"Handover packet {result.packet_id} written to {result.path} ({plural(len(result.accounts), 'account')}).")
     say("Passphrase (shown only now; send it by a different channel than the file):")
     click.echo(result.passphrase)
 
@@ -83,7 +79,7 @@ def handover_totp(opts: Options, refs: tuple[str, ...], fmt: str, out: Path, yes
         what = "otpauth:// URIs" if fmt == "uri" else "QR codes (HTML)"
         _confirm([f"TOTP seeds as {what}, unencrypted, written to {out}, for:", *(f"  {key}" for key in keys)], yes)
         result = export_totp(session, refs, out, fmt)
-    say(f"TOTP seeds of {_accounts(len(result.accounts))} written to {result.path}. It is not encrypted:"
+    say(f"TOTP seeds of {plural(len(result.accounts), 'account')} written to {result.path}. It is not encrypted:"
         " delete it once the seeds are enrolled.")
 
 

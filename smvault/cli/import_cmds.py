@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from smvault.cli.context import Options, read_passphrase_file, pass_options, stdin_is_tty
-from smvault.cli.output import emit_json, say, table
+from smvault.cli.output import emit_json, plural, say, table
 from smvault.cli.params import json_option
 from smvault.domain.errors import InvalidInputError
 from smvault.domain.imports import FORMATS
@@ -40,7 +40,7 @@ def import_file(opts: Options, fmt: str, file: Path, password_file: str | None, 
     Formats:
       csv               account inventory (fields below)
       bitwarden         Bitwarden JSON (plain or password-protected) or CSV export
-      keepass           KeePass / KeePassXC database (.kdbx)
+      keepass           KeePass/KeePassXC database (.kdbx) or KeePassXC CSV export
       aegis             Aegis Authenticator export (plain or encrypted)
       2fas              2FAS Authenticator backup (plain or encrypted)
       otpauth           text file of otpauth:// URIs, one per line
@@ -102,7 +102,7 @@ def import_file(opts: Options, fmt: str, file: Path, password_file: str | None, 
     if not as_json:
         say("\ndry run: nothing changed; use --apply")
     if plan.blocked and not skip_bad:
-        raise InvalidInputError(f"{_count(len(plan.problems), 'problem')} in {plan.source}: --apply would "
+        raise InvalidInputError(f"{plural(len(plan.problems), 'problem')} in {plan.source}: --apply would "
                                 "refuse (fix them, or --skip-bad to leave those items out)")
 
 
@@ -118,10 +118,6 @@ def _read(file: Path, fmt: str, password: bytes | None, mapping):
             raise InvalidInputError(f"{file} is encrypted: give its password with --password-file F") from None
     asked = click.prompt(f"Password for {printable(str(file))}", hide_input=True, err=True)
     return read_import(file, fmt, asked.encode(), mapping)
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def _show_problems(plan) -> None:
@@ -160,7 +156,7 @@ def import_plan_json(plan, sha256: str, result) -> dict:
 
 def show_import_plan(plan) -> None:
     counts = [f"{len(plan.creates)} to create", f"{len(plan.updates)} to update", f"{len(plan.unchanged)} unchanged",
-              f"{len(plan.unmatched)} unmatched", _count(len(plan.problems), "problem"), _count(len(plan.notes), "note")]
+              f"{len(plan.unmatched)} unmatched", plural(len(plan.problems), "problem"), plural(len(plan.notes), "note")]
     say(f"{plan.source} ({plan.format}): {', '.join(counts)}.")
     if plan.creates:
         say(f"\nCreate ({len(plan.creates)}):")

@@ -8,18 +8,14 @@ from pathlib import Path
 import click
 
 from smvault.cli.context import Options, pass_options
-from smvault.cli.output import emit_json, say
-from smvault.cli.params import DATE, json_option
+from smvault.cli.output import emit_json, emit_report, plural, say
+from smvault.cli.params import DATE, format_option, json_option, out_option
 
 
 def view_json(view) -> dict:
     data = dataclasses.asdict(view)
     data["open_steps"] = [s.position for s in view.open_steps]
     return data
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def show_view(view) -> None:
@@ -49,11 +45,11 @@ def show_view(view) -> None:
             say(f"        evidence: {step.evidence}{by}")
     if view.blocking:
         heading = "Blocking close" if view.state != "closed" else "Below two controllers at close"
-        say(f"\n{heading}: {_plural(len(view.blocking), 'account')} would be left with fewer than 2 "
+        say(f"\n{heading}: {plural(len(view.blocking), 'account')} would be left with fewer than 2 "
             f"people able to regain control without {view.person_name}:")
         for key, count in view.blocking:
             handed = f" (successor: {view.successor_email})" if view.successor_email else ""
-            say(f"  {key}: {_plural(count, 'controller')}{handed}")
+            say(f"  {key}: {plural(count, 'controller')}{handed}")
         if view.state != "closed" and not view.successor_email:
             say(f"Add controllers, or name a successor: smvault offboard close {view.person_email} "
                 "--successor EMAIL")
@@ -107,7 +103,7 @@ def offboard_revoke_grants(opts: Options, email: str) -> None:
 
     with opts.session() as session:
         count = revoke_leaver_grants(session, email)
-    say(f"Revoked {_plural(count, 'grant')} of {email}.")
+    say(f"Revoked {plural(count, 'grant')} of {email}.")
 
 
 @offboard.command("step")
@@ -150,24 +146,14 @@ def offboard_close(opts: Options, email: str, successor: str | None, override: s
 
 @offboard.command("report")
 @click.argument("email")
-@click.option("--format", "fmt", type=click.Choice(["md", "json", "csv"]), default="md", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write to this file (created private, mode 0600) instead of stdout.")
+@format_option
+@out_option
 @pass_options
 def offboard_report(opts: Options, email: str, fmt: str, out: Path | None) -> None:
     """EMAIL's offboarding for HR and audit (Markdown, JSON or CSV), ending with a log checkpoint."""
-    from smvault.cli.output import write_report
     from smvault.services.offboarding import offboarding_report
 
-    def make() -> str:
-        with opts.session() as session:
-            return offboarding_report(session, email).render(fmt)
-
-    if out is None:
-        click.echo(make(), nl=False)
-        return
-    write_report(out, make, opts.vault_dir)
-    say(f"Wrote {out}.")
+    emit_report(opts, lambda session: offboarding_report(session, email), fmt, out)
 
 
 COMMANDS = [offboard]

@@ -7,11 +7,16 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from smvault.domain.clock import timestamp
 from smvault.domain.text import printable
+
+if TYPE_CHECKING:
+    from smvault.domain.report import Report
+    from smvault.services.session import Session
 
 
 def plain(value: object) -> object:
@@ -69,11 +74,24 @@ def warn(message: str) -> None:
     click.echo(f"smvault: {printable(message, single_line=False)}", err=True)
 
 
-def write_report(path: Path, make: Callable[[], str], vault_dir: Path) -> None:
-    """Write the report `make()` returns to `path`: private, whole or not at all, replacing
-    an existing file (services.private_files.write_private says how); never inside the
-    vault's directory `vault_dir`, checked before `make` opens the vault."""
-    from smvault.services.private_files import refuse_inside, write_private
+def plural(count: int, word: str) -> str:
+    """`count` and `word`, with an s unless there is exactly one: "1 account", "3 accounts"."""
+    return f"{count} {word}" + ("" if count == 1 else "s")
 
-    refuse_inside(path, vault_dir)
-    write_private(path, make, "report")
+
+def emit_report(opts, build: Callable[[Session], Report], fmt: str, out: Path | None) -> None:
+    """Print the report `build(session)` makes, rendered as `fmt`, or write it to `out`:
+    private, whole or not at all, replacing an existing file, committed only once the file is
+    in place (services.private_files.write_logged says how). `out` is checked before the
+    vault is opened: never inside the vault's directory, in a directory that exists."""
+    if out is None:
+        with opts.session() as session:
+            text = build(session).render(fmt)
+        click.echo(text, nl=False)
+        return
+    from smvault.services.private_files import check_target, write_logged
+
+    check_target(out, opts.vault_dir, "report")
+    with opts.session() as session:
+        write_logged(session, out, lambda: build(session).render(fmt), "report")
+    say(f"Wrote {out}.")

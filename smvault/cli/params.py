@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 import click
 
 from smvault.domain.clock import end_of_day, parse_timestamp
+from smvault.domain.report import FORMATS as REPORT_FORMATS
 
 
 class DateParam(click.ParamType):
@@ -44,3 +46,9 @@ EXPIRY = ExpiryParam()
 ID = click.IntRange(1, 2**63 - 1)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+# A report's --format and --out (report, reconcile, offboard report, review report).
+format_option = click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="md", show_default=True,
+                             help="Markdown, JSON, or CSV (formula-safe for spreadsheets).")
+out_option = click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+                          help="Write to this file (created private, mode 0600) instead of stdout.")

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from smvault.cli.context import Options, pass_options
-from smvault.cli.report_cmds import emit_report, format_option, out_option
+from smvault.cli.output import emit_report
+from smvault.cli.params import format_option, out_option
 from smvault.domain.errors import InvalidInputError
 from smvault.domain.text import printable
 
@@ -47,12 +48,7 @@ def reconcile(opts: Options, file: Path, columns, mapping_file, fmt: str, out: P
         for problem in exc.problems:  # FILE:LINE: field: problem, as editors and CI read them
             click.echo(printable(problem), err=True)
         raise InvalidInputError(exc.summary) from None
-
-    def make() -> str:
-        with opts.session() as session:
-            return run(session, inventory).render(fmt)
-
-    emit_report(make, out, opts.vault_dir)
+    emit_report(opts, lambda session: run(session, inventory), fmt, out)
 
 
 COMMANDS = [reconcile]

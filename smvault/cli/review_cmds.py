@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from smvault.cli.context import Options, pass_options
-from smvault.cli.output import emit_json, fields, say, table
-from smvault.cli.params import DATE, json_option
+from smvault.cli.output import emit_json, emit_report, fields, say, table
+from smvault.cli.params import DATE, format_option, json_option, out_option
 
 
 def view_json(view) -> dict:
@@ -113,24 +113,14 @@ def review_close(opts: Options, review_id: int) -> None:
 
 @review.command("report")
 @click.argument("review_id", metavar="ID", type=int)
-@click.option("--format", "fmt", type=click.Choice(["md", "json", "csv"]), default="md", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write to this file (created private, mode 0600) instead of stdout.")
+@format_option
+@out_option
 @pass_options
 def review_report_cmd(opts: Options, review_id: int, fmt: str, out: Path | None) -> None:
     """Decisions and who made them, for audit, ending with a log checkpoint (logged)."""
-    from smvault.cli.output import write_report
     from smvault.services.review import review_report
 
-    def make() -> str:
-        with opts.session() as session:
-            return review_report(session, review_id).render(fmt)
-
-    if out is None:
-        click.echo(make(), nl=False)
-        return
-    write_report(out, make, opts.vault_dir)
-    say(f"Wrote {out}.")
+    emit_report(opts, lambda session: review_report(session, review_id), fmt, out)
 
 
 @review.command("list")

@@ -149,26 +149,36 @@ def _ordered(steps: list[tuple[str, StepSpec]]) -> list[StepSpec]:
     return [spec for _, spec in sorted(steps, key=lambda pair: pair[0])]
 
 
-def _could_have_revealed(grants: Iterable[Grant], since: datetime) -> list[int]:
-    """Grants allowing a reveal that were in force at some moment since `since`: not
-    revoked before it and not expired before it (revoked the same second counts)."""
+class Replacement(NamedTuple):
+    """What the log says of one secret of one account: the latest entry that replaced it
+    (`replaced_secret`; seq 0 and `at` None when none did: every value came by import) and
+    the latest imported set (0: none)."""
+
+    seq: int
+    at: datetime | None
+    imported_seq: int = 0
+
+
+def _could_have_revealed(grants: Iterable[Grant], since: datetime | None) -> list[int]:
+    """Grants allowing a reveal that were in force at some moment since `since` (None: ever):
+    not revoked before it and not expired before it (revoked the same second counts)."""
     return sorted(
         g.id for g in grants
         if g.level in VAULT_LEVELS
-        and (g.revoked_at is None or g.revoked_at >= since)
-        and (g.expires_at is None or g.expires_at > since)
+        and (since is None or g.revoked_at is None or g.revoked_at >= since)
+        and (since is None or g.expires_at is None or g.expires_at > since)
     )
 
 
-def _after_replacement(seen: Learned | None, replaced_seq: int | None, replaced_at: datetime | None) -> bool:
-    """Whether a disclosure came after the secret's last replacement (None: nothing stored,
-    nothing to replace): by log seq when the log holds the replacement, else by time, where
-    the same second counts as after."""
-    if seen is None or replaced_at is None:
+def _after_replacement(seen: Learned | None, replaced: Replacement | None, stored_at: datetime | None) -> bool:
+    """Whether a disclosure came after the secret's last replacement (`stored_at` None:
+    nothing stored, nothing to replace): by log seq when the log holds the secret's sets, else
+    by time, where the same second counts as after."""
+    if seen is None or stored_at is None:
         return False
-    if replaced_seq is not None:
-        return seen.seq > replaced_seq
-    return seen.at >= replaced_at
+    if replaced is not None:
+        return seen.seq > replaced.seq
+    return seen.at >= stored_at
 
 
 def build_plan(
@@ -177,14 +187,15 @@ def build_plan(
     learned: Iterable[Learned],
     accounts: Mapping[int, Account],
     secrets: Mapping[int, SecretDates],
-    replaced: Mapping[tuple[int, str], int] | None = None,
+    replaced: Mapping[tuple[int, str], Replacement] | None = None,
 ) -> list[StepSpec]:
     """The leaver's checklist, in the fixed order of StepKind, accounts by key within a kind.
 
     `grants` are every grant the person ever held (revoked ones included), `learned` every
     disclosure of a secret to them, `accounts` every account those name plus every account
     where they hold a role, `secrets` the dates of those accounts' stored secrets, `replaced`
-    the log seq of the latest entry that replaced each (account, secret) (`replaced_secret`).
+    what the log says of each (account, secret)'s sets. The stored dates alone would trust an
+    import (it updates them) to have replaced a value it may have brought back.
     """
     replaced = replaced or {}
     pid, name = person.id, person.name
@@ -218,13 +229,14 @@ def build_plan(
         if rotated is None:
             continue
         seen = last.get((aid, PASSWORD))
-        if _after_replacement(seen, replaced.get((aid, PASSWORD)), rotated):
+        replacement = replaced.get((aid, PASSWORD))
+        if _after_replacement(seen, replacement, rotated):
             did.append((account.key, StepSpec(StepKind.ROTATE_PASSWORD.value, aid, data={
                 "title": f"Rotate the password of {account.key}: {name} learned it since its last rotation",
                 "account": account.key, "learned": "did", "seq": seen.seq,
             })))
             continue
-        basis = _could_have_revealed(by_account.get(aid, ()), rotated)
+        basis = _could_have_revealed(by_account.get(aid, ()), replacement.at if replacement else rotated)
         if basis:
             could.append((account.key, StepSpec(StepKind.ROTATE_PASSWORD.value, aid, data={
                 "title": f"Rotate the password of {account.key}: {name}'s grant could reveal it",
@@ -246,9 +258,12 @@ def build_plan(
         # Codes count while one that existed when they were seen is still unused and no new
         # set has retired them since.
         saw_codes = last.get((aid, RECOVERY_CODES))
+        # Codes imported since the last replacement may be the very codes seen: their date
+        # (the import's) proves nothing.
         oldest = dates(aid).oldest_unused_code_at
-        if (saw_codes is not None and oldest is not None and oldest <= saw_codes.at
-                and saw_codes.seq > replaced.get((aid, RECOVERY_CODES), 0)):
+        codes_set = replaced.get((aid, RECOVERY_CODES), Replacement(0, None))
+        if (saw_codes is not None and oldest is not None and saw_codes.seq > codes_set.seq
+                and (oldest <= saw_codes.at or codes_set.imported_seq > codes_set.seq)):
             codes.append((account.key, StepSpec(StepKind.REGENERATE_RECOVERY_CODES.value, aid, data={
                 "title": f"Regenerate the recovery codes of {account.key}: {name} saw codes still valid",
                 "account": account.key, "seq": saw_codes.seq,

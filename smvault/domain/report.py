@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from smvault.domain.text import printable
+from smvault.domain.text import has_control_chars, printable
 
 FORMATS = ("md", "json", "csv")
 _FORMULA_STARTS = ("=", "+", "-", "@")
@@ -27,14 +27,13 @@ _NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 _MD_SPECIAL = re.compile(r"([\\|<>\[\]()*_#`])")
 # Cells with none of these are returned as they are: most cells of a large report.
 _MD_UNSAFE = re.compile(r"[\\|<>\[\]()*_#`\x00-\x1f\x7f-\x9f]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def csv_safe(value: object) -> str:
     """A cell a spreadsheet shows as text, never runs as a formula; control characters are
     removed too (the CSV is also printed to the terminal)."""
     text = "" if value is None else str(value)
-    if not text.startswith(_FORMULA_STARTS) and _CONTROL.search(text) is None:
+    if not text.startswith(_FORMULA_STARTS) and not has_control_chars(text):
         return text  # most cells: what the steps below would return unchanged
     text = printable(text)  # first: "\x01=1" must be judged as the "=1" it becomes
     if _NUMBER.fullmatch(text):

@@ -24,7 +24,7 @@ from typing import Any
 from smvault.domain import approval
 from smvault.domain.errors import ConflictError, InvalidInputError
 from smvault.domain.models import Account
-from smvault.domain.offboarding import PASSWORD, TOTP_SEED, secret_disclosed
+from smvault.domain.offboarding import IMPORTED, PASSWORD, TOTP_SEED, secret_disclosed
 from smvault.domain.workflow import Step, StepSpec
 
 
@@ -234,7 +234,8 @@ def auto_facts(entries: Iterable[Mapping[str, Any]], approved_seq: int,
     showing an older seed enrols nothing useful, so a newer seed reopens the step. A step stays
     open while the previous owner knows the secret in force: they stored it, or it was
     disclosed to them in any way, a packet or an export they wrote included (as its recipient
-    `to`, or as the operator who handed it over, `by`). `previous_owner_operators` are the
+    `to`, or as the operator who handed it over, `by`). An imported value (`"via": "import"`)
+    is never new: it may be one the previous owner knows. `previous_owner_operators` are the
     operator names that are the previous owner (matched against an entry's `op`).
     """
     ordered = sorted((e for e in entries if e["seq"] > approved_seq), key=lambda e: e["seq"])
@@ -244,10 +245,12 @@ def auto_facts(entries: Iterable[Mapping[str, Any]], approved_seq: int,
         learned_by_old = previous_owner_id is not None and (
             previous_owner_id in (entry.get("to"), entry.get("by"))
             or entry.get("op") in previous_owner_operators)
-        if action == "secret.password.set":  # stored by the previous owner: they know it
-            password = None if learned_by_old else entry
+        # Stored by the previous owner, or imported (maybe from a file they had): not new to them.
+        stale = learned_by_old or (entry.get("detail") or {}).get("via") == IMPORTED
+        if action == "secret.password.set":
+            password = None if stale else entry
         elif action == "secret.totp.set":
-            seed, shown = (None if learned_by_old else entry), None
+            seed, shown = (None if stale else entry), None
         elif _shows(entry) == "password" and learned_by_old:
             password = None
         elif _shows(entry) == "seed" and seed is not None:

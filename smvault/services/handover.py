@@ -7,7 +7,7 @@ offboarding them asks for those secrets to be rotated. A packet for a person of 
 handed it over (`by`): offboarding either asks for the rotation.
 
 The checks, the entries and the file go together: the file is written
-(services.private_files.write_private) inside the transaction that logs it, so a file that
+(services.private_files.write_logged) inside the transaction that logs it, so a file that
 cannot be written leaves no entry, and entries that cannot be committed leave no file. The
 file is always a new one: an existing file is refused, never replaced, and so is any place in
 the vault's own directory. Emergency access never makes a file: it is for using the account
@@ -16,10 +16,7 @@ during the incident, and a file would outlive the window.
 
 from __future__ import annotations
 
-import contextlib
 import html
-import os
-import stat
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,9 +28,10 @@ from smvault.domain.handover import KdfParams, PacketHeader, new_passphrase, rea
 from smvault.domain.imports.model import MAX_FILE_BYTES
 from smvault.domain.models import Account, Disclosure, Level, Person, normalize_email
 from smvault.domain.text import printable
+from smvault.services.input_files import read_regular
 from smvault.services.lookup import account_by_ref
 from smvault.services.policy import require_disclosure
-from smvault.services.private_files import refuse_existing, refuse_inside, write_private
+from smvault.services.private_files import check_target, write_logged
 from smvault.services.secrets import disclosure_fields, otpauth_uri
 from smvault.services.session import Session, require_operator, slot_profile
 from smvault.store.emergency import EmergencyAccess
@@ -92,30 +90,17 @@ def _require(session: Session, accounts: Sequence[Account], needs: Sequence[Disc
             require_disclosure(session, account, what)
 
 
-def _check_out(session: Session, out: Path) -> None:
-    """`out` is a new file, outside the vault's directory (UsageError otherwise)."""
-    refuse_inside(out, session.vault.directory)
-    refuse_existing(out)
+def _check_out(session: Session, out: Path, what: str) -> None:
+    """`out` is a new file in an existing directory outside the vault's (UsageError otherwise)."""
+    check_target(out, session.vault.directory, what, replace=False)
 
 
 def _write_logged(session: Session, out: Path, check: Callable[[], None], make: Callable[[], bytes | str],
                   what: str) -> None:
-    """`check()` then write what `make()` returns (it records the entries) to `out`, in one
-    transaction. The commit comes after the file is in place, and a failed commit removes it:
-    it can only be the file written here, since an existing one is refused (replace=False),
-    never replaced."""
-    _check_out(session, out)
-    placed = False
-    try:
-        with session.atomic():
-            check()
-            write_private(out, make, what, replace=False)
-            placed = True
-    except BaseException:
-        if placed:
-            with contextlib.suppress(OSError):
-                out.unlink()
-        raise
+    """`check()` then write what `make()` returns (it records the entries) to the new file
+    `out`, in one transaction (services.private_files.write_logged)."""
+    _check_out(session, out, what)
+    write_logged(session, out, make, what, replace=False, check=check)
 
 
 # --- handover packets --------------------------------------------------------------------------
@@ -134,7 +119,7 @@ def check_handover(session: Session, refs: Sequence[str], to_email: str, out: Pa
     makes (it makes them again); writes and logs nothing."""
     _, recipient, accounts = _checked_packet(session, refs, to_email)
     _require(session, accounts, _PACKET_NEEDS, recipient)
-    _check_out(session, Path(out))
+    _check_out(session, Path(out), "handover packet")
     return tuple(account.key for account in accounts)
 
 
@@ -227,27 +212,13 @@ def create_handover(session: Session, refs: Sequence[str], to_email: str, out: P
     return HandoverResult(out, packet_id, keys, passphrase)
 
 
-def _read_regular(path: Path) -> bytes:
-    """At most MAX_FILE_BYTES + 1 bytes of a regular file. Opened without blocking, so a FIFO
-    (or a device) is named and refused instead of waiting forever for a writer."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise InvalidInputError(f"{path} is not a regular file: give the packet file itself")
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            return handle.read(MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            raise InvalidInputError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
 def packet_info(path: Path) -> PacketHeader:
     """A packet's readable header (who it is for, from whom, which accounts); no passphrase."""
     path = Path(path)
-    data = _read_regular(path)
+    try:
+        data = read_regular(path, MAX_FILE_BYTES)  # never more than the cap, never a FIFO
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot read it: {exc.strerror or exc}") from None
     if len(data) > MAX_FILE_BYTES:
         raise InvalidInputError(f"{path}: too large to be a handover packet")
     return read_header(data, str(path))
@@ -275,7 +246,7 @@ def check_totp_export(session: Session, refs: Sequence[str], out: Path, fmt: str
     """The accounts `export_totp` would write, after every check it makes; writes nothing."""
     accounts = _checked_totp(session, refs, fmt)
     _require_totp(session, accounts, fmt)
-    _check_out(session, Path(out))
+    _check_out(session, Path(out), "TOTP export")
     return tuple(account.key for account in accounts)
 
 

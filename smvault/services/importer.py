@@ -25,6 +25,7 @@ from pathlib import Path
 
 from smvault.domain import otp
 from smvault.domain.errors import InvalidInputError, PolicyError, UsageError
+from smvault.domain.models import Account, Disclosure
 from smvault.domain.imports import FORMATS, MAX_FILE_BYTES, ImportFileError, Parsed, parse_file
 from smvault.domain.imports.inventory import FIELDS as CSV_FIELDS
 from smvault.domain.imports.plan import (
@@ -38,7 +39,7 @@ from smvault.domain.imports.plan import (
 from smvault.services import roster
 from smvault.services.accounts import add_account, update_account
 from smvault.services.input_files import read_regular
-from smvault.services.policy import require_manage
+from smvault.services.policy import may_disclose, require_manage
 from smvault.services.secrets import add_recovery_codes, set_password, set_totp
 from smvault.services.session import Session, require_operator
 
@@ -105,13 +106,27 @@ def load_mapping(columns: Sequence[str] = (), mapping_file: Path | None = None) 
     return roster.load_mapping(columns, mapping_file, fields=CSV_FIELDS, what="csv")
 
 
-def _stored(session: Session, account_id: int) -> StoredSecrets:
+# What each stored secret is compared as, and the disclosure that would show it.
+_DISCLOSURES = {"password": Disclosure.PASSWORD, "totp": Disclosure.TOTP_SEED,
+                "recovery-codes": Disclosure.RECOVERY_CODES}
+
+
+def _stored(session: Session, account: Account) -> StoredSecrets:
+    """The account's secrets to compare with. One the operator may not reveal is only said
+    to be held: managing an account nobody manages needs no grant, revealing does, and a
+    comparison would tell whether a guessed value is the stored one."""
     secrets = session.vault.secrets
-    password = secrets.password(account_id)
-    codes = secrets.recovery_codes(account_id)
-    return StoredSecrets(password=password[0] if password else None, otp=secrets.totp(account_id),
+    password = secrets.password(account.id)
+    otp = secrets.totp(account.id)
+    codes = secrets.recovery_codes(account.id)
+    held = {"password": password is not None, "totp": otp is not None, "recovery-codes": bool(codes)}
+    unseen = frozenset(name for name, what in _DISCLOSURES.items()
+                       if held[name] and not may_disclose(session, session.person, account, what))
+    codes = [] if "recovery-codes" in unseen else codes
+    return StoredSecrets(password=password[0] if password and "password" not in unseen else None,
+                         otp=None if "totp" in unseen else otp,
                          codes=frozenset(c.code for c in codes),
-                         used_codes=frozenset(c.code for c in codes if c.used_at is not None))
+                         used_codes=frozenset(c.code for c in codes if c.used_at is not None), unseen=unseen)
 
 
 def _refusal(session: Session, account) -> str | None:
@@ -131,7 +146,7 @@ def plan_import(session: Session, imported: ImportFile, *, create_missing: bool 
     view = VaultView(
         accounts=vault.accounts.all(),
         people={person.email: person.id for person in vault.people.all()},
-        secrets=lambda account_id: _stored(session, account_id),
+        secrets=lambda account: _stored(session, account),
         refusal=lambda account: _refusal(session, account),
     )
     return plan_entries(imported.parsed, view, create_missing=create_missing, replace_secrets=replace_secrets)

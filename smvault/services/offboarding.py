@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from smvault.domain.clock import timestamp
+from smvault.domain.clock import parse_timestamp, timestamp
 from smvault.domain.errors import ConflictError, InvalidInputError, NotFoundError, PolicyError
 from smvault.domain.models import Account, Grant, Person, PersonStatus
 from smvault.domain.offboarding import (
@@ -25,6 +25,7 @@ from smvault.domain.offboarding import (
     REVOKE_ACTION,
     SET_ACTIONS,
     OpenStep,
+    Replacement,
     Resolution,
     SinceOpened,
     StepKind,
@@ -134,10 +135,11 @@ def _kit(session: Session, facts: _Facts) -> tuple[str, str, tuple[str, ...]] | 
     return facts.kit
 
 
-def _replacements(session: Session, account_ids: set[int]) -> dict[tuple[int, str], int]:
-    """(account, secret) -> seq of the latest log entry that replaced it."""
-    seqs = session.vault.log.latest_secret_sets(account_ids)
-    return {(account_id, SET_ACTIONS[action]): seq for (account_id, action), seq in seqs.items()}
+def _replacements(session: Session, account_ids: set[int]) -> dict[tuple[int, str], Replacement]:
+    """(account, secret) -> what the log says of its latest replacement and import."""
+    sets = session.vault.log.latest_secret_sets(account_ids)
+    return {(account_id, SET_ACTIONS[action]): Replacement(seq, parse_timestamp(ts) if ts else None, imported)
+            for (account_id, action), (seq, ts, imported) in sets.items()}
 
 
 def _plan_specs(session: Session, person: Person) -> tuple[list[StepSpec], _Facts]:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from smvault.domain.errors import UsageError
+from smvault.domain.errors import SmvaultError, UsageError
+
+if TYPE_CHECKING:
+    from smvault.services.session import Session
 
 
 def _cannot_write(path: Path, what: str, exc: OSError) -> UsageError:
@@ -28,6 +33,18 @@ def refuse_existing(path: Path) -> None:
     """Refuse a target that exists (a symlink, even a dangling one, included)."""
     if os.path.lexists(path):
         raise _exists(path)
+
+
+def check_target(path: Path, directory: Path, what: str = "report", *, replace: bool = True) -> None:
+    """The checks a target gets before the vault is opened: outside the vault's `directory`,
+    in a directory that exists, and (without `replace`) a free name. UsageError otherwise."""
+    refuse_inside(path, directory)
+    parent = Path(path).expanduser().parent
+    if not parent.is_dir():  # worded as the OS words it when the file is written
+        code = errno.ENOTDIR if os.path.lexists(parent) else errno.ENOENT
+        raise UsageError(f"cannot write the {what} to {path}: {os.strerror(code)}")
+    if not replace:
+        refuse_existing(path)
 
 
 def _exists(path: Path) -> UsageError:
@@ -56,21 +73,24 @@ def write_private(path: Path, make: Callable[[], str | bytes], what: str = "repo
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
         raise _cannot_write(path, what, exc) from None
+    handle = os.fdopen(fd, "wb")
     finished = False
     try:
-        with os.fdopen(fd, "wb") as handle:
-            content = make()
-            data = content.encode("utf-8") if isinstance(content, str) else content
-            try:
+        content = make()  # outside the catch below: its own errors are its own
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        try:  # every step that can meet a full disk, the close (which flushes again) included
+            with handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            except OSError as exc:
-                raise _cannot_write(path, what, exc) from None
+        except OSError as exc:
+            raise _cannot_write(path, what, exc) from None
         _put_in_place(temporary, path, what, replace)
         finished = True
     finally:
         if not finished:
+            with contextlib.suppress(OSError):
+                handle.close()  # when `make` failed; a no-op once closed
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
     with contextlib.suppress(OSError):  # make the rename (or link) itself durable
@@ -94,3 +114,34 @@ def _put_in_place(temporary: Path, path: Path, what: str, replace: bool) -> None
         raise _cannot_write(path, what, exc) from None
     with contextlib.suppress(OSError):  # the file is in place under its name; this is the spare one
         os.unlink(temporary)
+
+
+def write_logged(session: Session, path: Path, make: Callable[[], str | bytes], what: str = "report", *,
+                 replace: bool = True, check: Callable[[], None] | None = None) -> None:
+    """`check()` (if given), then write what `make()` returns (it records the log entries) to
+    `path` as write_private does, all in one transaction of `session`: the commit comes after
+    the file is in place, so a file that cannot be written leaves no entry (a transaction
+    `make` opens becomes a savepoint of this one).
+
+    Entries that then cannot be committed leave no file either: the new file is removed (a
+    file whose entries, a report's checkpoint, are not in the log must not be left) and the
+    error goes on. With `replace`, a file that was at `path` before is gone by then: the
+    error is then a SmvaultError that says so, never "nothing was changed"."""
+    path = Path(path)
+    replacing = replace and os.path.lexists(path)
+    placed = False
+    try:
+        with session.atomic():
+            if check is not None:
+                check()
+            write_private(path, make, what, replace=replace)
+            placed = True
+    except BaseException as exc:
+        if not placed:
+            raise
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        if not (replacing and isinstance(exc, Exception)):
+            raise
+        raise SmvaultError(f"the {what} could not be logged ({type(exc).__name__}), so the new {path}"
+                           " was removed; the file it had replaced is gone too") from exc

@@ -190,23 +190,28 @@ class AccessLog:
     # so SQLite can see the query is within that partial index.
     _SECRET_SETS = "('secret.password.set', 'secret.totp.set', 'secret.recovery-codes.add')"
 
-    def latest_secret_sets(self, account_ids: set[int]) -> dict[tuple[int, str], int]:
-        """(account, action) -> seq of the latest entry that set a password, a TOTP seed or
-        recovery codes on each of the accounts, through the log_secret_set index. Recovery
-        codes added beside the old ones (`"retired": 0`) replaced nothing: they do not count,
-        nor do imported values (`"via": "import"`), as in domain.offboarding.replaced_secret."""
+    def latest_secret_sets(self, account_ids: set[int]) -> dict[tuple[int, str], tuple[int, str | None, int]]:
+        """(account, action) -> (seq, ts, imported seq) for each account's sets of a password, a
+        TOTP seed or recovery codes, through the log_secret_set index: `seq` and `ts` of the
+        latest entry that replaced the secret (0 and None when none did), `imported seq` of the
+        latest imported set (0 when none). Recovery codes added beside the old ones (`"retired":
+        0`) replaced nothing, nor did imported values (`"via": "import"`), as in
+        domain.offboarding.replaced_secret."""
         if not account_ids:
             return {}
         rows = self._conn.execute(
-            "SELECT json_extract(body, '$.account'), json_extract(body, '$.action'), max(seq) FROM log"
-            " WHERE json_extract(body, '$.account') IN (SELECT value FROM json_each(?))"
+            "SELECT s.account, s.action, s.replaced, json_extract(l.body, '$.ts'), s.imported FROM ("
+            " SELECT json_extract(body, '$.account') AS account, json_extract(body, '$.action') AS action,"
+            "  max(CASE WHEN json_extract(body, '$.detail.via') IS 'import' THEN 0"
+            "   WHEN json_extract(body, '$.detail.retired') IS NULL OR json_extract(body, '$.detail.retired') > 0"
+            "   THEN seq ELSE 0 END) AS replaced,"
+            "  max(CASE WHEN json_extract(body, '$.detail.via') IS 'import' THEN seq ELSE 0 END) AS imported"
+            " FROM log WHERE json_extract(body, '$.account') IN (SELECT value FROM json_each(?))"
             f" AND json_extract(body, '$.action') IN {self._SECRET_SETS}"
-            " AND (json_extract(body, '$.detail.retired') IS NULL OR json_extract(body, '$.detail.retired') > 0)"
-            " AND json_extract(body, '$.detail.via') IS NOT 'import'"
-            " GROUP BY 1, 2",
+            " GROUP BY 1, 2) s LEFT JOIN log l ON l.seq = s.replaced",
             (json.dumps(sorted(account_ids)),),
         )
-        return {(account_id, action): seq for account_id, action, seq in rows}
+        return {(account_id, action): (seq, ts, imported) for account_id, action, seq, ts, imported in rows}
 
     def entries_about(self, after_seq: int, *, person_id: int, operator_names: tuple[str, ...] = (),
                       account_actions: tuple[str, ...], person_actions: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from smvault.domain.models import Account, AccountStatus, Grant, Level, MfaMetho
 from smvault.domain.offboarding import (
     Learned,
     OpenStep,
+    Replacement,
     SinceOpened,
     StepKind,
     blocking_accounts,
@@ -95,20 +96,22 @@ def test_the_log_order_decides_within_a_second():
     """A reveal and a rotation in the same second: the seqs say which came first."""
     accounts, dates = {1: account(1, "a")}, {1: SecretDates(password_at=at(0))}
     seen = [learned(3, 0, 1, "password")]
-    assert len(build_plan(LEAVER, [], seen, accounts, dates, {(1, "password"): 4})) == 1  # rotated after
-    assert plan_rows(build_plan(LEAVER, [], seen, accounts, dates, {(1, "password"): 2}))[1] == (
+    rotated = Replacement(4, at(0))
+    assert len(build_plan(LEAVER, [], seen, accounts, dates, {(1, "password"): rotated})) == 1  # rotated after
+    assert plan_rows(build_plan(LEAVER, [], seen, accounts, dates, {(1, "password"): Replacement(2, at(0))}))[1] == (
         "rotate-password", "x:a", "did")
     seed = [learned(3, 0, 1, "totp-seed")]
-    assert len(build_plan(LEAVER, [], seed, accounts, {1: SecretDates(totp_at=at(0))}, {(1, "totp-seed"): 4})) == 1
+    assert len(build_plan(LEAVER, [], seed, accounts, {1: SecretDates(totp_at=at(0))}, {(1, "totp-seed"): rotated})) == 1
 
 
 def test_codes_count_until_a_later_set_retired_them():
     accounts, dates = {1: account(1, "a")}, {1: SecretDates(oldest_unused_code_at=at(0))}
     seen = [learned(5, 0, 1, "recovery-codes")]
     assert plan_rows(build_plan(LEAVER, [], seen, accounts, dates))[1][0] == "regenerate-recovery-codes"
-    assert plan_rows(build_plan(LEAVER, [], seen, accounts, dates, {(1, "recovery-codes"): 3}))[1][0] == \
+    earlier = {(1, "recovery-codes"): Replacement(3, at(0))}
+    assert plan_rows(build_plan(LEAVER, [], seen, accounts, dates, earlier))[1][0] == \
         "regenerate-recovery-codes"
-    assert len(build_plan(LEAVER, [], seen, accounts, dates, {(1, "recovery-codes"): 6})) == 1
+    assert len(build_plan(LEAVER, [], seen, accounts, dates, {(1, "recovery-codes"): Replacement(6, at(0))})) == 1
 
 
 def test_who_learned_a_disclosure():

@@ -341,6 +341,17 @@ def test_a_missing_directory_fails_before_anything_is_logged(stocked, tmp_path):
     assert stocked.vault.log.head() == before
 
 
+@pytest.mark.parametrize("parent", ["nowhere", "file.txt"])
+def test_the_checks_before_the_confirmation_refuse_a_target_with_no_directory(stocked, tmp_path, parent):
+    (tmp_path / "file.txt").write_text("a file, not a directory\n")
+    target = tmp_path / parent / "p.smh"
+    reason = "No such file or directory" if parent == "nowhere" else "Not a directory"
+    with pytest.raises(UsageError, match=f"^cannot write the handover packet to {re.escape(str(target))}: {reason}$"):
+        check_handover(stocked, [ACME], "dest@example.com", target)
+    with pytest.raises(UsageError, match=f"^cannot write the TOTP export to {re.escape(str(target))}: {reason}$"):
+        check_totp_export(stocked, [ACME], target, "uri")
+
+
 # --- packet_info ---------------------------------------------------------------------------------------------
 
 
@@ -373,8 +384,8 @@ def test_packet_info_refuses_a_fifo_or_a_folder_instead_of_waiting(tmp_path):
         pytest.fail("packet_info blocked on a FIFO")
     (error,) = raised
     assert isinstance(error, InvalidInputError) and str(error) == (
-        f"{fifo} is not a regular file: give the packet file itself")
-    with pytest.raises(InvalidInputError, match=f"^{re.escape(str(tmp_path))} is not a regular file"):
+        f"{fifo}: cannot read it: not a regular file")
+    with pytest.raises(InvalidInputError, match=f"^{re.escape(str(tmp_path))}: cannot read it: Is a directory$"):
         packet_info(tmp_path)
 
 
@@ -382,7 +393,7 @@ def test_packet_info_names_a_file_that_is_no_packet(tmp_path):
     (tmp_path / "notes.txt").write_text("hello\n")
     with pytest.raises(ImportFileError, match="notes.txt: not an smvault handover packet"):
         packet_info(tmp_path / "notes.txt")
-    with pytest.raises(InvalidInputError, match="cannot read .*missing.smh"):
+    with pytest.raises(InvalidInputError, match="missing.smh: cannot read it: No such file"):
         packet_info(tmp_path / "missing.smh")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from smvault.domain import otp
-from smvault.domain.errors import InvalidInputError, UsageError
+from smvault.domain.errors import InvalidInputError, PolicyError, UsageError
 from smvault.domain.imports import Entry, EntryKind, ImportFileError, Parsed
 from smvault.domain.models import Account
 from smvault.services import accounts, grants, importer, people, secrets
@@ -144,6 +144,7 @@ def test_importing_the_same_file_again_changes_nothing(team, tmp_path):
 
 def test_with_replace_secrets_what_differs_is_an_update_of_exactly_those_fields_and_secrets(team, tmp_path):
     apply_import(team, csv_file(tmp_path, f"instagram,acme,1,bob@example.com,social@acme.example,pw-one,{SEED},rc-1 rc-2"))
+    grants.add_grant(team, "alice@example.com", "instagram:acme", "reveal")  # she may compare
     acme = team.vault.accounts.by_key("instagram", "acme")
     # a code used since the export must not come back as unused (marked as use_recovery_code does)
     with team.atomic():
@@ -173,6 +174,7 @@ def test_with_replace_secrets_what_differs_is_an_update_of_exactly_those_fields_
 
 def test_by_default_stored_secrets_that_differ_are_kept_and_named_in_a_note(team, tmp_path):
     apply_import(team, csv_file(tmp_path, f"instagram,acme,1,,,pw-current,{SEED},rc-1 rc-2"))
+    grants.add_grant(team, "alice@example.com", "instagram:acme", "manage")  # she may compare
     old_export = csv_file(tmp_path, f"instagram,acme,2,,,pw-rotated-away,{OTHER_SEED},rc-old", name="old.csv")
     plan = plan_import(team, old_export)
     (change,) = plan.updates
@@ -204,6 +206,7 @@ def test_by_default_stored_secrets_that_differ_are_kept_and_named_in_a_note(team
 def test_secrets_the_vault_lacks_are_filled_and_said_to_be_new(team, tmp_path):
     accounts.add_account(team, "instagram", "acme")
     secrets.add_recovery_codes(team, "instagram:acme", ["rc-used"])
+    grants.add_grant(team, "alice@example.com", "instagram:acme", "manage")  # she may compare
     acme = team.vault.accounts.by_key("instagram", "acme")
     with team.atomic():  # every stored code used: the vault holds none that works
         team.vault.secrets.mark_recovery_code_used(team.vault.secrets.recovery_codes(acme.id)[0].id, team.ts())
@@ -218,6 +221,7 @@ def test_secrets_the_vault_lacks_are_filled_and_said_to_be_new(team, tmp_path):
 def test_an_hotp_counter_only_rises(team, tmp_path):
     accounts.add_account(team, "other", "intranet")
     secrets.set_totp(team, "other:intranet", f"otpauth://hotp/X:y?secret={SEED}&counter=10")
+    grants.add_grant(team, "alice@example.com", "other:intranet", "manage")  # she may compare
     intranet = team.vault.accounts.by_key("other", "intranet")
     lower = csv_file(tmp_path, f"other,intranet,,,,,otpauth://hotp/X:y?secret={SEED}&counter=3,", name="low.csv")
     assert [c.account_key for c in plan_import(team, lower).unchanged] == ["other:intranet"]
@@ -507,6 +511,40 @@ def test_a_dry_run_tells_no_one_without_manage_whether_a_guessed_secret_is_right
     assert [c.account_key for c in outcome("instagram,acme,,,,,,")[2]] == ["instagram:acme"]
 
 
+def test_an_account_nobody_manages_has_its_secrets_set_blind_never_compared(team, tmp_path):
+    """Any operator may manage an account nobody manages, but not reveal its secrets: a plan
+    must read the same whether a guess is right or wrong, and say the secret was not compared."""
+    accounts.add_account(team, "instagram", "acme")
+    secrets.set_password(team, "instagram:acme", "right-password")
+    secrets.set_totp(team, "instagram:acme", SEED)
+    secrets.add_recovery_codes(team, "instagram:acme", ["rc-right"])
+    with pytest.raises(PolicyError):
+        secrets.reveal(team, "instagram:acme", "password")  # alice holds no grant
+
+    def outcome(row: str, **flags) -> tuple:
+        plan = plan_import(team, csv_file(tmp_path, row, name="guess.csv"), **flags)
+        # what is shown of each change (the codes to store are the file's own)
+        return (*([(c.account_key, c.action, c.secrets, c.replaces, c.kept, c.unseen) for c in changes]
+                  for changes in (plan.creates, plan.updates, plan.unchanged)),
+                plan.unmatched, plan.problems, [(n.field, n.message) for n in plan.notes])
+
+    right = outcome(f"instagram,acme,,,,right-password,{SEED},rc-right")
+    assert right == outcome(f"instagram,acme,,,,wrong-password,{OTHER_SEED},rc-wrong")
+    all_three = ("password", "totp", "recovery-codes")
+    assert right[2] == [("instagram:acme", "unchanged", (), (), all_three, all_three)]
+    assert right[5] == [
+        ("password", "kept, not compared: you may not reveal the vault's password; --replace-secrets replaces it"),
+        ("totp", "kept, not compared: you may not reveal the vault's TOTP seed; --replace-secrets replaces it"),
+        ("recovery_codes", "kept, not compared: you may not reveal the vault's recovery codes; "
+                           "--replace-secrets retires those")]
+    replacing = outcome(f"instagram,acme,,,,right-password,{SEED},rc-right", replace_secrets=True)
+    assert replacing == outcome(f"instagram,acme,,,,wrong-password,{OTHER_SEED},rc-wrong", replace_secrets=True)
+    assert replacing[1] == [("instagram:acme", "update", all_three, all_three, (), all_three)]
+
+    grants.add_grant(team, "alice@example.com", "instagram:acme", "manage")  # now she may compare
+    assert outcome(f"instagram,acme,,,,right-password,{SEED},rc-right") != right
+
+
 # --- matching password-manager items by login ---------------------------------------------
 
 
@@ -625,3 +663,28 @@ def test_a_break_glass_session_may_not_import_and_an_import_does_not_rotate_what
     assert not rotation_done()  # the imported value may be the very one the session saw
     secrets.set_password(team, "x:acme", "typed-after-the-incident")
     assert rotation_done()
+
+
+def test_a_secret_that_only_ever_came_by_import_was_never_replaced(team, tmp_path, clock):
+    """Re-importing a password, a seed or codes the leaver saw (or could see) replaces nothing,
+    even when every value the account ever had came by import: the plan keeps its steps."""
+    from smvault.services import offboarding
+
+    row = f"x,one,,,,from-a-file,{SEED},rc-1 rc-2"
+    apply_import(team, csv_file(tmp_path, row, "x,two,,,,also-from-a-file,,"))
+    grants.add_grant(team, "alice@example.com", "x:one", "manage")
+    grants.add_grant(team, "alice@example.com", "x:two", "manage")
+    grants.add_grant(team, "cara@example.com", "x:one", "reveal")
+    grants.add_grant(team, "cara@example.com", "x:two", "reveal")
+    clock.advance(hours=1)
+    for what in ("password", "totp-seed", "recovery-codes"):
+        secrets.reveal(team, "x:one", what, for_email="cara@example.com")
+    grants.revoke_grants(team, "cara@example.com", "x:two")  # never revealed: she could have
+    clock.advance(hours=1)
+    apply_import(team, csv_file(tmp_path, "x,one,,,,old-export,,rc-1 rc-2", "x,two,,,,old-export,,", name="again.csv"),
+                 replace_secrets=True)
+    clock.advance(hours=1)
+    rows = [(s.kind, s.account_key, s.learned) for s in offboarding.plan_offboarding(team, "cara@example.com").steps
+            if s.account_key is not None]
+    assert rows == [("rotate-password", "x:one", "did"), ("rotate-password", "x:two", "could"),
+                    ("reenrol-totp", "x:one", None), ("regenerate-recovery-codes", "x:one", None)]

@@ -561,14 +561,31 @@ def test_keepassxc_csv_without_required_columns_is_refused():
 # --- rules both password managers share ------------------------------------------------------
 
 
-def test_urls_lose_their_credentials_query_and_fragment_before_they_are_stored():
-    uris = [{"uri": "https://ada:Zsecret-1@a.example/login?token=Zsecret-2#Zsecret-3"},
-            {"uri": "b.example/x?next=/y"}, {"uri": "https://www.facebook.com/profile.php?ref=Zs&id=100012345"}]
-    (entry,) = bitwarden.parse(export(login("Mail", "ada", "p", uris=uris)), "e.json").entries
-    assert entry.url == "https://a.example/login"
-    assert entry.notes == "Other URLs: b.example/x https://www.facebook.com/profile.php?id=100012345"
-    text = KEEPASSXC_CSV.replace('"https://x.com"', '"https://u:Zsecret-5@x.com/acme?s=Zsecret-6"')
-    assert keepass.parse(text.encode(), "kp.csv").entries[0].url == "https://x.com/acme"
+def test_urls_lose_their_query_and_fragment_before_they_are_stored():
+    uris = [{"uri": "https://a.example/login?token=Zsecret-2#Zsecret-3"},
+            {"uri": "b.example/x?next=/y"}, {"uri": "https://www.facebook.com/profile.php?ref=Zs&id=100012345"},
+            {"uri": "https://www.tiktok.com/@acme?u=x:y@z"}]
+    parsed = bitwarden.parse(export(login("Mail", "ada", "p", uris=uris)), "e.json")
+    assert parsed.entries[0].url == "https://a.example/login" and parsed.notes == ()
+    assert parsed.entries[0].notes == ("Other URLs: b.example/x https://www.facebook.com/profile.php?id=100012345"
+                                       " https://www.tiktok.com/@acme")
+
+
+@pytest.mark.parametrize("url", [
+    "https://ada:Zsecret-1@a.example/login", "https://bob:pa/ss@x.com/a", "https://bob:s3cr#t@instagram.com/acme",
+    "https://bob:s3cr?t@instagram.com/acme", "bob:Zs@instagram.com/acme", "https://bob@x.com/acme",
+    "https://bob:Zs/x/@acme@x.com/",
+])
+def test_a_url_that_may_hold_a_user_or_password_is_left_out_with_a_note(url):
+    parsed = bitwarden.parse(export(login("Mail", "ada", "p", uris=[{"uri": url}, {"uri": "https://b.example"}])),
+                             "e.json")
+    assert parsed.entries[0].url == "https://b.example" and parsed.entries[0].notes is None
+    assert [str(n) for n in parsed.notes] == [
+        "e.json: item 1 (Mail): url: left out: it may hold a user name or password"]
+    text = KEEPASSXC_CSV.replace('"https://x.com"', f'"{url}"')
+    parsed = keepass.parse(text.encode(), "kp.csv")
+    assert parsed.entries[0].url is None and "url: left out" in str(parsed.notes[0])
+    assert all(secret not in repr(parsed) + str(parsed.notes) for secret in ("Zs", "pa/ss", "s3cr"))
 
 
 def test_a_csv_row_never_shows_its_cells_in_a_repr():

@@ -118,8 +118,9 @@ async def test_preview_problems_skip_bad_confirm_and_the_account_exists(demo_dir
 
         # Unmatched until "create missing" is ticked; the broken line is a problem with its field.
         assert rows(screen, "#import-changes") == [("unmatched", f"{path}:1", "fresh.brand", "", "totp")]
-        assert rows(screen, "#import-problems") == [
-            ("problem", f"{path}:2", "uri", rows(screen, "#import-problems")[0][3])]
+        [problem] = rows(screen, "#import-problems")
+        assert problem[:3] == ("problem", f"{path}:2", "uri")
+        assert problem[3].startswith("OTP secret is not valid base32")
         assert "0 to create" in screen_text(app) and "1 problem" in screen_text(app)
         assert apply_button(screen).disabled
         screen.query_one("#import-create-missing", Checkbox).focus()

@@ -525,3 +525,28 @@ async def test_back_is_in_the_palette_and_help_of_the_recovery_screen(demo_dir, 
         await until(pilot, lambda: isinstance(app.screen, UnlockScreen), attempts=300)
         rows = [str(cell) for column in help_table(app.settings).columns for cell in column._cells]
         assert "Break glass" in rows and any(row.startswith("Back to the passphrase: ") for row in rows)
+
+
+async def test_a_break_glass_session_greys_out_import(demo_dir, ui_clock):
+    """A recovery session changes nothing but what it discloses: `i` is disabled on the main
+    screen (greyed out in the palette), and pressing it opens no import screen."""
+    from smvault.ui.app import SmvaultApp
+    from smvault.ui.recovery_start import RecoveryStart
+    from smvault.ui.screens.import_screen import ImportScreen
+    from smvault.ui.settings import UiSettings
+
+    shares = make_kit(demo_dir)
+    start = RecoveryStart(REASON, INCIDENT, shares[:3])
+    app = SmvaultApp(demo_dir, clock=ui_clock, settings=UiSettings(), recovery=start)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RecoveryScreen) and bool(app.screen.query(".share-status")))
+        await until(pilot, lambda: not open_button(app).disabled)
+        open_button(app).press()
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), attempts=500)
+        assert app.vault.break_glass is not None
+        main = app.screen
+        assert main.check_action("import_file", ()) is None
+        assert main.check_action("reports", ()) is True  # reading is still allowed
+        await pilot.press("i")
+        await pilot.pause()
+        assert app.screen is main and not any(isinstance(screen, ImportScreen) for screen in app.screen_stack)

@@ -107,5 +107,18 @@ def test_any_disclosure_of_the_password_to_the_previous_owner_counts(disclosure)
 
 @pytest.mark.parametrize("action", ["totp.export", "totp.qr"])
 def test_any_disclosure_of_the_seed_to_the_previous_owner_counts(action):
+    shown = rules.auto_facts(_entries({"action": action, "field": "totp-seed", "to": 9, "op": "alice"}), 1, 7)
+    assert rules.REENROL_TOTP in shown and rules.QR_ENROL in shown  # shown to someone else: done
     found = rules.auto_facts(_entries({"action": action, "field": "totp-seed", "to": 7, "op": "bob"}), 1, 7)
     assert rules.REENROL_TOTP not in found and rules.QR_ENROL not in found
+
+
+@pytest.mark.parametrize(("action", "kind"), [("secret.password.set", rules.ROTATE_PASSWORD),
+                                              ("secret.totp.set", rules.REENROL_TOTP)])
+def test_an_imported_secret_is_no_rotation(action, kind):
+    """An import may bring back a value the previous owner knows (an old export): it undoes
+    the rotation before it and resolves nothing by itself."""
+    imported = {"action": action, "op": "alice", "detail": {"via": "import"}}
+    assert kind in rules.auto_facts(_entries(), 1, 7)
+    assert kind not in rules.auto_facts(_entries(imported), 1, 7)
+    assert kind in rules.auto_facts(_entries(imported, {"action": action, "op": "alice"}), 1, 7)

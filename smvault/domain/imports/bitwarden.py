@@ -73,7 +73,7 @@ def _parse_export(document: object, source: str, password: bytes | None) -> Pars
             notes.append(Problem(where, None, f"left out: {_LEFT_OUT.get(kind, 'an item of unknown type')}"))
             continue
         try:
-            entry = _login_item(item, where, folders)
+            entry = _login_item(item, where, folders, notes)
         except ItemProblem as problem:
             problems.append(problem.at(where))
             continue
@@ -95,7 +95,7 @@ def _folder_names(folders: object) -> dict[str, str]:
             and is_unicode(f["name"])}
 
 
-def _login_item(item: dict, where: str, folders: Mapping[str, str]) -> Entry | None:
+def _login_item(item: dict, where: str, folders: Mapping[str, str], notes: list[Problem]) -> Entry | None:
     login = item.get("login") or {}
     if not isinstance(login, dict):
         raise ItemProblem("login", "must be a JSON object")
@@ -112,6 +112,7 @@ def _login_item(item: dict, where: str, folders: Mapping[str, str]) -> Entry | N
         otp=read_totp(totp, "totp", title, username) if totp else None,
         notes=check_text(item.get("notes"), "notes"),
         filed_under=("Folder", folders.get(folder_id) if isinstance(folder_id, str) else None),
+        left_out=notes,
     )
 
 
@@ -146,7 +147,7 @@ def _parse_csv(text: str, source: str) -> Parsed:
         urls = [u.strip() for u in cells["login_uri"].split(",") if u.strip()]
         entry = login_entry(where, title=title, username=username, password=cells["login_password"] or None,
                             urls=urls, otp=otp, notes=cells.get("notes") or None,
-                            filed_under=("Folder", cells.get("folder") or None))
+                            filed_under=("Folder", cells.get("folder") or None), left_out=notes)
         if entry is None:
             notes.append(Problem(where, None, "left out: nothing to import"))
             continue

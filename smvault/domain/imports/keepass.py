@@ -152,7 +152,7 @@ def _read_entries(root: etree._Element, source: str) -> Parsed:
         # the path below the root group, which every entry shares
         path = "/".join(g.findtext("Name") or "" for g in reversed(groups[:-1]))
         try:
-            entry = _entry(where, fields, path)
+            entry = _entry(where, fields, path, notes)
         except ItemProblem as problem:
             problems.append(problem.at(where))
             continue
@@ -175,7 +175,7 @@ def _string_fields(element: etree._Element) -> dict[str, str]:
     return fields
 
 
-def _entry(where: str, fields: Mapping[str, str], path: str) -> Entry | None:
+def _entry(where: str, fields: Mapping[str, str], path: str, notes: list[Problem]) -> Entry | None:
     title = check_text(fields.get("Title"), "Title")
     username = check_text(fields.get("UserName"), "UserName")
     extra_urls = [fields[k] for k in sorted(fields) if k.startswith("KP2A_URL") and fields[k]]
@@ -183,7 +183,8 @@ def _entry(where: str, fields: Mapping[str, str], path: str) -> Entry | None:
     password = check_text(fields.get("Password"), "Password")
     return login_entry(where, title=title, username=username, password=password,
                        urls=[u for u in [url, *extra_urls] if u], otp=_otp(fields, title, username),
-                       notes=check_text(fields.get("Notes"), "Notes"), filed_under=("Group", path or None))
+                       notes=check_text(fields.get("Notes"), "Notes"), filed_under=("Group", path or None),
+                       left_out=notes)
 
 
 # --- TOTP fields ----------------------------------------------------------------------------
@@ -287,7 +288,7 @@ def _parse_csv(text: str, source: str) -> Parsed:
             continue
         entry = login_entry(where, title=title, username=username, password=cells["password"] or None,
                             urls=[cells["url"]] if cells["url"] else [], otp=otp, notes=cells.get("notes") or None,
-                            filed_under=("Group", "/".join(groups[1:]) or None))
+                            filed_under=("Group", "/".join(groups[1:]) or None), left_out=notes)
         if entry is None:
             notes.append(Problem(where, None, "left out: nothing to import"))
             continue

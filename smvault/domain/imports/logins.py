@@ -2,9 +2,10 @@
 
 - url is the first URL; the others and the folder or group the login was filed under go into
   the entry's notes, after its own notes, so nothing the user filed is lost. Every URL loses
-  its user:password@ part, its query and its fragment (they can hold a password or a token,
-  and an account's URL is shown and logged); Facebook's profile.php?id=N keeps its id, the
-  account's only name.
+  its query and its fragment (they can hold a password or a token, and an account's URL is
+  shown and logged); Facebook's profile.php?id=N keeps its id, the account's only name. A URL
+  that may hold a user name or password is left out, with a note: a password may hold '/',
+  '?', '#' or '@', so where it ends cannot be told for sure.
 - A TOTP secret shorter than 64 bits is a problem, not an entry (model.short_seed_problem).
 - Values are kept exactly as written (a password may start or end with a space).
 """
@@ -48,26 +49,36 @@ def named_otp(otp: OtpParams, field: str, title: str | None, username: str | Non
     return dataclasses.replace(otp, issuer=otp.issuer or title, label=otp.label or username)
 
 
-def public_url(url: str) -> str:
-    """`url` without user:password@, query or fragment (a profile.php?id=N keeps its id)."""
+def public_url(url: str) -> str | None:
+    """`url` without query or fragment (a profile.php?id=N keeps its id); None when it may
+    hold a user name or password: an '@' before the first '/' (bob:s3cr#t@x.com), or after a
+    ':' that comes before it (bob:pa/ss@x.com). A path's '@' (tiktok.com/@acme) is no user."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         scheme, rest = "", url  # "instagram.com/acme", as people type it
+    head = rest.partition("/")[0]
+    if "@" in head or (":" in head and "@" in rest[rest.index(":"):]):
+        return None
     rest, _, query = rest.partition("#")[0].partition("?")
     host, slash, path = rest.partition("/")  # the host ends at the first '/', '?' or '#', as in a browser
     ids = [pair for pair in query.split("&") if _PROFILE_ID.fullmatch(pair)] if path.endswith("profile.php") else []
     kept = f"?{ids[0]}" if ids else ""
-    return f"{scheme}{sep}{host.rpartition('@')[2]}{slash}{path}{kept}"
+    return f"{scheme}{sep}{host}{slash}{path}{kept}"
 
 
 def login_entry(where: str, *, title: str | None, username: str | None, password: str | None,
                 urls: Sequence[str], otp: OtpParams | None, notes: str | None,
-                filed_under: tuple[str, str | None] = ("Folder", None)) -> Entry | None:
+                filed_under: tuple[str, str | None] = ("Folder", None),
+                left_out: list[Problem]) -> Entry | None:
     """The entry for one login, or None when it holds nothing to import. URLs after the first,
-    and the folder or group it was filed under, are appended to the notes."""
+    and the folder or group it was filed under, are appended to the notes. A URL that may hold
+    a user name or password is left out with a note in `left_out`."""
+    public = [public_url(url) for url in urls]
+    if None in public:
+        left_out.append(Problem(where, "url", "left out: it may hold a user name or password"))
+    urls = [url for url in public if url is not None]
     if not (username or password or urls or otp):
         return None
-    urls = [public_url(url) for url in urls]
     label, place = filed_under
     extra = [notes] if notes else []
     if len(urls) > 1:

@@ -25,6 +25,9 @@ Rules worth knowing:
   the change says which secrets replace a stored one). An HOTP counter only ever rises: a
   file's higher counter for the same seed raises the vault's. A recovery code the vault has
   seen used is never stored again. The vault's values never leave this module's inputs.
+- A stored secret the operator may not reveal (an account nobody manages lets any operator
+  manage it, not reveal it) is never compared: it is kept, or replaced with
+  `replace_secrets`, whatever the file holds, so a dry run is no oracle for it either.
 """
 
 from __future__ import annotations
@@ -47,6 +50,12 @@ _KEPT = {
     "totp": "kept: TOTP seed or parameters differ from the vault's; --replace-secrets replaces them",
     "recovery-codes": "kept: recovery codes differ from the vault's unused ones; --replace-secrets retires those",
 }
+_UNSEEN = {
+    "password": "kept, not compared: you may not reveal the vault's password; --replace-secrets replaces it",
+    "totp": "kept, not compared: you may not reveal the vault's TOTP seed; --replace-secrets replaces it",
+    "recovery-codes": "kept, not compared: you may not reveal the vault's recovery codes; "
+                      "--replace-secrets retires those",
+}
 
 
 # --- the vault as the planner sees it ----------------------------------------------------
@@ -60,6 +69,8 @@ class StoredSecrets:
     otp: OtpParams | None = None
     codes: frozenset[str] = frozenset()  # every code stored, used ones too
     used_codes: frozenset[str] = frozenset()
+    # Secrets held that the operator may not reveal: their values above are left empty.
+    unseen: frozenset[str] = frozenset()  # of "password", "totp", "recovery-codes"
 
     def __repr__(self) -> str:
         return "StoredSecrets(<hidden>)"
@@ -69,7 +80,7 @@ class StoredSecrets:
 class VaultView:
     accounts: Sequence[Account]
     people: Mapping[str, int]  # email -> person id
-    secrets: Callable[[int], StoredSecrets]  # read only for the accounts an entry matches
+    secrets: Callable[[Account], StoredSecrets]  # read only for the accounts an entry matches
     refusal: Callable[[Account], str | None]  # why the operator may not change it, or None
 
 
@@ -90,6 +101,7 @@ class PlannedChange:
     recovery_codes: tuple[str, ...] = field(default=(), repr=False)  # to store: the file's, less the used ones
     replaces: tuple[str, ...] = ()  # of `secrets`: those replacing a stored one that differs (replace_secrets)
     kept: tuple[str, ...] = ()  # secrets that differ from the stored ones and are left alone
+    unseen: tuple[str, ...] = ()  # of `kept` and `replaces`: stored ones not compared (StoredSecrets.unseen)
     counter_raised: bool = False  # "totp" only raises the stored HOTP counter (same seed)
     otp: OtpParams | None = field(default=None, repr=False, compare=False)  # to store when "totp" is set
 
@@ -235,6 +247,7 @@ class _Secrets:
     set: tuple[str, ...] = ()
     replaces: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
+    unseen: tuple[str, ...] = ()
     codes: tuple[str, ...] = ()  # the recovery codes to store
     otp: OtpParams | None = None  # the TOTP parameters to store
     counter_raised: bool = False
@@ -242,7 +255,7 @@ class _Secrets:
 
 def _secret_changes(entry: Entry, stored: StoredSecrets, replace_secrets: bool) -> _Secrets:
     """Fill what the vault lacks; a stored secret that differs is replaced only with
-    `replace_secrets`, else kept."""
+    `replace_secrets`, else kept. One the operator may not reveal is held, never compared."""
     sets: list[str] = []
     replaces: list[str] = []
     kept: list[str] = []
@@ -257,20 +270,25 @@ def _secret_changes(entry: Entry, stored: StoredSecrets, replace_secrets: bool) 
             replaces.append(name)
         return True
 
-    if entry.password and stored.password != entry.password:  # "" is no password
-        change("password", stored.password is not None)
-    otp, raised = _otp_change(entry.otp, stored.otp)
+    unseen = stored.unseen
+    if entry.password and ("password" in unseen or stored.password != entry.password):  # "" is no password
+        change("password", "password" in unseen or stored.password is not None)
+    otp, raised = (entry.otp, False) if "totp" in unseen else _otp_change(entry.otp, stored.otp)
     if raised:
         sets.append("totp")
-    elif otp is not None and not change("totp", stored.otp is not None):
+    elif otp is not None and not change("totp", "totp" in unseen or stored.otp is not None):
         otp = None
     codes = tuple(dict.fromkeys(c.strip() for c in entry.recovery_codes if c.strip()))
     # A set the vault has not held in full is new; it retires the unused stored codes, so
     # those make it a replacement. A code the vault has seen used stays used.
-    if not codes or set(codes) <= stored.codes or not change("recovery-codes", bool(stored.codes - stored.used_codes)):
+    if "recovery-codes" in unseen:
+        codes = codes if codes and change("recovery-codes", True) else ()
+    elif not codes or set(codes) <= stored.codes or not change("recovery-codes",
+                                                               bool(stored.codes - stored.used_codes)):
         codes = ()
     codes = tuple(c for c in codes if c not in stored.used_codes)
-    return _Secrets(tuple(sets), tuple(replaces), tuple(kept), codes, otp, raised)
+    touched = tuple(name for name in (*replaces, *kept) if name in unseen)
+    return _Secrets(tuple(sets), tuple(replaces), tuple(kept), touched, codes, otp, raised)
 
 
 def _otp_change(new: OtpParams | None, stored: OtpParams | None) -> tuple[OtpParams | None, bool]:
@@ -348,7 +366,8 @@ def plan_entries(parsed: Parsed, vault: VaultView, *, create_missing: bool = Fal
             unmatched.append(change)
         else:
             {"create": creates, "update": updates, "unchanged": unchanged}[change.action].append(change)
-            notes += [Problem(change.where, _SECRET_FIELDS[name], _KEPT[name]) for name in change.kept]
+            notes += [Problem(change.where, _SECRET_FIELDS[name], (_UNSEEN if name in change.unseen else _KEPT)[name])
+                      for name in change.kept]
     order = {entry.where: i for i, entry in enumerate(parsed.entries)}
     problems.sort(key=lambda p: order.get(p.where, -1))  # parse problems first, then file order
     return ImportPlan(parsed.source, parsed.format, tuple(creates), tuple(updates), tuple(unchanged),
@@ -393,13 +412,13 @@ def _change(item: _Item, vault: VaultView, create_missing: bool,
     # say "unchanged" exactly when a guessed secret is the stored one.
     if (changes or carries_secrets) and (refusal := vault.refusal(account)):
         return Problem(entry.where, "account", refusal)
-    secrets = _secret_changes(entry, vault.secrets(account.id) if carries_secrets else StoredSecrets(),
+    secrets = _secret_changes(entry, vault.secrets(account) if carries_secrets else StoredSecrets(),
                               replace_secrets)
     if not changes and not secrets.set:
         return PlannedChange(entry.where, entry.title, account.key, "unchanged", (), (), account.id, entry=entry,
-                             kept=secrets.kept)
+                             kept=secrets.kept, unseen=secrets.unseen)
     if problem := _owner_problem(item, changes):
         return problem
     return PlannedChange(entry.where, entry.title, account.key, "update", tuple(changes), secrets.set,
                          account.id, MappingProxyType(changes), entry, secrets.codes, secrets.replaces,
-                         secrets.kept, secrets.counter_raised, secrets.otp)
+                         secrets.kept, secrets.unseen, secrets.counter_raised, secrets.otp)

@@ -85,6 +85,11 @@ class MainScreen(Screen[None]):
     def action_filter(self) -> None:
         self.active_view.focus_filter()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "import_file" and self.app.vault.break_glass is not None:  # type: ignore[attr-defined]
+            return None  # a break-glass session reads and discloses; it imports nothing
+        return True
+
     def action_import_file(self) -> None:
         from smvault.ui.screens.import_screen import ImportScreen
 
