@@ -178,7 +178,8 @@ def show_import_plan(plan) -> None:
         say(f"\nProblems: {len(plan.problems)} (listed on stderr).")
     if plan.empty and not plan.problems:
         if any(c.kept for c in plan.unchanged):
-            say("\nNothing to import: the secrets that differ are kept (--replace-secrets replaces them).")
+            say("\nNothing to import: stored secrets that differ, or that you may not reveal, are kept "
+                "(--replace-secrets replaces them).")
         else:
             say("\nThe vault already matches the file." if plan.unchanged else "\nNothing to import.")
 

@@ -106,6 +106,15 @@ def normalize_handle(value: str) -> str:
     return handle
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold_handle(handle: str) -> str:
+    """A handle as the vault compares it: SQLite's NOCASE folds ASCII letters only, so
+    x:Ärger and x:ärger stay two accounts."""
+    return handle.translate(_ASCII_LOWER)
+
+
 def normalize_email(value: str) -> str:
     email = value.strip().lower()
     if not _EMAIL.match(email) or has_hidden_chars(email):

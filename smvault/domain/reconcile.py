@@ -24,7 +24,7 @@ from smvault.domain import csvfile
 from smvault.domain.csvfile import CsvFileError, shown
 from smvault.domain.errors import InvalidInputError
 from smvault.domain.imports.identity import handle_from_url, platform_from_name
-from smvault.domain.models import AccountStatus, normalize_email, normalize_handle, normalize_platform
+from smvault.domain.models import AccountStatus, fold_handle, normalize_email, normalize_handle, normalize_platform
 
 FIELDS = ("platform", "handle", "owner")
 REQUIRED = ("platform", "handle")
@@ -40,25 +40,7 @@ class InventoryFileError(CsvFileError):
 LAYOUT = csvfile.Layout(FIELDS, REQUIRED, WHAT, InventoryFileError, refuse_empty=True)
 
 
-def parse_column_flags(values: Iterable[str]) -> dict[str, str]:
-    """`--column handle="Profile"` values (FIELD=HEADER) as a mapping."""
-    return csvfile.parse_column_flags(values, FIELDS, WHAT)
-
-
-def parse_mapping_toml(text: str, source: str) -> dict[str, str]:
-    """A mapping file: a `[columns]` table of field = "Header"."""
-    return csvfile.parse_mapping_toml(text, source, FIELDS, WHAT)
-
-
 # --- parsing ----------------------------------------------------------------------------------
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def fold_handle(handle: str) -> str:
-    """A handle as the vault compares it: SQLite's NOCASE folds ASCII letters only."""
-    return handle.translate(_ASCII_LOWER)
-
 
 @dataclass(frozen=True)
 class InventoryRow:

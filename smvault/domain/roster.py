@@ -19,20 +19,19 @@ Rules worth knowing:
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
 from smvault.domain import csvfile
-from smvault.domain.csvfile import CsvFileError, header_key  # noqa: F401 (imports.inventory reads it here)
+from smvault.domain.csvfile import CsvFileError
 from smvault.domain.errors import InvalidInputError
+from smvault.domain.inputs import text_problem
 from smvault.domain.models import Person, PersonStatus, PersonType, normalize_email
-from smvault.domain.text import has_control_chars
 
 FIELDS = ("email", "name", "team", "type", "status", "end_date")
 REQUIRED = ("email", "name")
-MAX_TEXT = 500  # as services.inputs.clean_text
 # Addresses on the reserved .invalid domain are placeholders (an operator created without an
 # email), not HR identities: missing from an HR file says nothing about them.
 PLACEHOLDER_SUFFIX = ".invalid"
@@ -60,24 +59,6 @@ class RosterFileError(CsvFileError):
     outcome = "nothing was applied"
 
 
-# The mapping helpers (domain.csvfile) with this file's fields; other CSV readers pass theirs.
-
-
-def check_mapping(mapping: Mapping[str, str], fields: Sequence[str] = FIELDS, what: str = "roster") -> dict[str, str]:
-    """field -> header, fields checked, headers non-empty text."""
-    return csvfile.check_mapping(mapping, fields, what)
-
-
-def parse_column_flags(values: Iterable[str], fields: Sequence[str] = FIELDS, what: str = "roster") -> dict[str, str]:
-    """`--column email="Work Email"` values (FIELD=HEADER) as a mapping."""
-    return csvfile.parse_column_flags(values, fields, what)
-
-
-def parse_mapping_toml(text: str, source: str, fields: Sequence[str] = FIELDS, what: str = "roster") -> dict[str, str]:
-    """A mapping file: a `[columns]` table of field = "Header"."""
-    return csvfile.parse_mapping_toml(text, source, fields, what)
-
-
 LAYOUT = csvfile.Layout(FIELDS, REQUIRED, "roster", RosterFileError)
 
 
@@ -90,14 +71,6 @@ class RosterRow:
     type: PersonType | None
     status: RosterStatus
     end_date: date | None
-
-
-def _text_problem(value: str) -> str | None:
-    if has_control_chars(value):
-        return "contains control characters"
-    if len(value) > MAX_TEXT:
-        return f"longer than {MAX_TEXT} characters"
-    return None
 
 
 def _parse_row(record: csvfile.Record) -> RosterRow | None:
@@ -113,10 +86,10 @@ def _parse_row(record: csvfile.Record) -> RosterRow | None:
     name = cell("name")
     if not name:
         bad("name", "missing")
-    elif problem := _text_problem(name):
+    elif problem := text_problem(name):
         bad("name", problem)
     team = cell("team") or None
-    if team and (problem := _text_problem(team)):
+    if team and (problem := text_problem(team)):
         bad("team", problem)
     type_ = None
     if raw := cell("type"):

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from smvault.domain import csvfile
 from smvault.domain.errors import InvalidInputError
 from smvault.domain.imports.model import MAX_FILE_BYTES
 from smvault.domain.roster import (
@@ -23,8 +24,6 @@ from smvault.domain.roster import (
     RosterPlan,
     RosterRow,
     diff_roster,
-    parse_column_flags,
-    parse_mapping_toml,
     parse_roster,
 )
 from smvault.domain.workflow import WorkflowKind
@@ -67,8 +66,8 @@ def load_mapping(columns: Sequence[str] = (), mapping_file: Path | None = None, 
     `fields` and `what` are another CSV reader's (the import inventory's, reconciliation's)."""
     mapping = {}
     if mapping_file:
-        mapping = parse_mapping_toml(read_text(mapping_file, "mapping file"), str(mapping_file), fields, what)
-    mapping.update(parse_column_flags(columns, fields, what))
+        mapping = csvfile.parse_mapping_toml(read_text(mapping_file, "mapping file"), str(mapping_file), fields, what)
+    mapping.update(csvfile.parse_column_flags(columns, fields, what))
     return mapping
 
 

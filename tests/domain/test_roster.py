@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from smvault.domain.csvfile import parse_column_flags, parse_mapping_toml
 from smvault.domain.errors import InvalidInputError, UsageError
 from smvault.domain.models import Person, PersonType
 from smvault.domain.roster import (
+    FIELDS,
     RosterFileError,
     RosterStatus,
     diff_roster,
-    parse_column_flags,
-    parse_mapping_toml,
     parse_roster,
 )
 
@@ -115,19 +115,19 @@ def test_error_message_lists_all_problems():
 
 
 def test_column_flags_and_mapping_file():
-    assert parse_column_flags(['email=Work Email', 'end-date=Last Day']) == {"email": "Work Email",
-                                                                          "end_date": "Last Day"}
+    assert parse_column_flags(['email=Work Email', 'end-date=Last Day'], FIELDS, "roster") == {
+        "email": "Work Email", "end_date": "Last Day"}
     with pytest.raises(UsageError, match="FIELD=HEADER"):
-        parse_column_flags(["email"])
+        parse_column_flags(["email"], FIELDS, "roster")
     with pytest.raises(UsageError, match="unknown roster field 'phone'"):
-        parse_column_flags(["phone=Mobile"])
-    assert parse_mapping_toml((DATA / "hr_mapping.toml").read_text(), "m.toml") == HR_MAPPING
+        parse_column_flags(["phone=Mobile"], FIELDS, "roster")
+    assert parse_mapping_toml((DATA / "hr_mapping.toml").read_text(), "m.toml", FIELDS, "roster") == HR_MAPPING
     with pytest.raises(InvalidInputError, match="m.toml: not valid TOML"):
-        parse_mapping_toml("[columns\n", "m.toml")
+        parse_mapping_toml("[columns\n", "m.toml", FIELDS, "roster")
     with pytest.raises(InvalidInputError, match=r"m.toml: expected a \[columns\] table"):
-        parse_mapping_toml('email = "x"', "m.toml")
+        parse_mapping_toml('email = "x"', "m.toml", FIELDS, "roster")
     with pytest.raises(InvalidInputError, match="m.toml: unknown roster field 'phone'"):
-        parse_mapping_toml('[columns]\nphone = "x"', "m.toml")
+        parse_mapping_toml('[columns]\nphone = "x"', "m.toml", FIELDS, "roster")
 
 
 # --- diff ---------------------------------------------------------------------------------

@@ -132,7 +132,8 @@ def test_stored_secrets_are_kept_unless_replace_secrets_and_the_plan_says_which(
     assert vault("secret", "reveal", "instagram:acme").out.strip() == "pw-current"
     again = vault("import", "csv", str(path))
     assert [line for line in again.out.splitlines() if line][-2:] == [
-        "Nothing to import: the secrets that differ are kept (--replace-secrets replaces them).",
+        "Nothing to import: stored secrets that differ, or that you may not reveal, are kept "
+        "(--replace-secrets replaces them).",
         "dry run: nothing changed; use --apply"]
     assert vault("import", "csv", str(path), "--apply", "--replace-secrets").code == 0
     assert vault("secret", "reveal", "instagram:acme").out.strip() == "pw-old-export"

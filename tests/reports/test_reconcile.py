@@ -12,13 +12,8 @@ from pathlib import Path
 import pytest
 
 from smvault.domain.errors import InvalidInputError, UsageError
-from smvault.domain.reconcile import (
-    InventoryFileError,
-    InventoryRow,
-    parse_column_flags,
-    parse_inventory,
-    parse_mapping_toml,
-)
+from smvault.domain.csvfile import parse_column_flags, parse_mapping_toml
+from smvault.domain.reconcile import FIELDS, WHAT, InventoryFileError, InventoryRow, parse_inventory
 from smvault.services import accounts, people
 from smvault.services.reconcile import load_mapping, read_inventory
 from smvault.services.reconcile import reconcile as reconcile_inventory
@@ -168,17 +163,17 @@ def test_handles_fold_ascii_case_only_as_the_vault_does(session, tmp_path):
 
 
 def test_mapping_flags_and_files():
-    assert parse_column_flags(["handle=Profile", "Owner = Manager Email "]) == {
+    assert parse_column_flags(["handle=Profile", "Owner = Manager Email "], FIELDS, WHAT) == {
         "handle": "Profile", "owner": "Manager Email"}
     with pytest.raises(UsageError, match="unknown inventory field 'email'"):
-        parse_column_flags(["email=Work Email"])
+        parse_column_flags(["email=Work Email"], FIELDS, WHAT)
     with pytest.raises(UsageError, match="give FIELD=HEADER"):
-        parse_column_flags(["handle"])
-    assert parse_mapping_toml('[columns]\nplatform = "Network"\n', "m.toml") == {"platform": "Network"}
+        parse_column_flags(["handle"], FIELDS, WHAT)
+    assert parse_mapping_toml('[columns]\nplatform = "Network"\n', "m.toml", FIELDS, WHAT) == {"platform": "Network"}
     with pytest.raises(InvalidInputError, match="m.toml: expected a"):
-        parse_mapping_toml('platform = "Network"\n', "m.toml")
+        parse_mapping_toml('platform = "Network"\n', "m.toml", FIELDS, WHAT)
     with pytest.raises(InvalidInputError, match="m.toml: not valid TOML"):
-        parse_mapping_toml("[columns\n", "m.toml")
+        parse_mapping_toml("[columns\n", "m.toml", FIELDS, WHAT)
 
 
 # --- the comparison ------------------------------------------------------------------------------------

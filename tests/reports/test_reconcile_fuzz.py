@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smvault.domain.errors import InvalidInputError
-from smvault.domain.models import PLATFORMS
-from smvault.domain.reconcile import InventoryFileError, fold_handle, parse_inventory
+from smvault.domain.models import PLATFORMS, fold_handle
+from smvault.domain.reconcile import InventoryFileError, parse_inventory
 
 VALID = ("\ufeffPlatform,Handle,Owner\r\n"
          "twitter,@acme,alice@example.com\r\n"

@@ -40,7 +40,7 @@ from smvault.domain.imports.fields import check_fields, shown
 from smvault.domain.imports.identity import Identity, identify
 from smvault.domain.imports.model import Entry, EntryKind, Parsed, Problem
 from smvault.domain.inputs import ACCOUNT_INPUT_FIELDS, PERSON_FIELDS, secret_problem
-from smvault.domain.models import Account
+from smvault.domain.models import Account, fold_handle
 from smvault.domain.otp import OtpParams
 
 # The field a kept secret's note names, as the inventory's columns do.
@@ -138,14 +138,6 @@ class ImportPlan:
         return len({p.where for p in self.problems})
 
 
-def _fold(handle: str) -> str:
-    """Handles compare as SQLite's NOCASE does: ASCII letters only."""
-    return handle.translate(_ASCII_LOWER)
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
 @dataclass
 class _Item:
     """One entry on its way through the planner."""
@@ -161,12 +153,12 @@ class _Item:
     def target(self) -> tuple:
         if self.account is not None:
             return ("id", self.account.id)
-        return ("new", self.identity.platform, _fold(self.identity.handle))
+        return ("new", self.identity.platform, fold_handle(self.identity.handle))
 
     def payload(self) -> tuple:
         """What the item would write: two items with equal payloads are the same item twice."""
         otp = self.entry.otp
-        return (self.identity.platform, _fold(self.identity.handle), sorted(self.values.items()),
+        return (self.identity.platform, fold_handle(self.identity.handle), sorted(self.values.items()),
                 sorted(self.hints.items()), self.entry.kind, self.entry.password,
                 otp and (otp.secret, otp.kind, otp.algorithm, otp.digits, otp.period, otp.counter),
                 self.entry.recovery_codes)
@@ -174,7 +166,7 @@ class _Item:
 
 class _Matcher:
     def __init__(self, accounts: Sequence[Account]) -> None:
-        self._by_key = {(a.platform, _fold(a.handle)): a for a in accounts}
+        self._by_key = {(a.platform, fold_handle(a.handle)): a for a in accounts}
         self._by_login: dict[tuple[str, str], list[Account]] = {}
         for a in accounts:
             if a.login_id and a.platform != "other":
@@ -183,7 +175,7 @@ class _Matcher:
     def match(self, entry: Entry, identity: Identity) -> Account | Problem | None:
         """The account with the entry's key; else, for an entry that names no handle, the one
         account on its platform that logs in as the entry's login (or OTP label)."""
-        account = self._by_key.get((identity.platform, _fold(identity.handle)))
+        account = self._by_key.get((identity.platform, fold_handle(identity.handle)))
         if account is not None or entry.handle or identity.platform == "other":
             return account
         login = _login(entry)
