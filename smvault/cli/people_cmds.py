@@ -154,7 +154,8 @@ def person_sync(opts: Options, file: Path, apply_: bool, mark_missing: bool, col
     type:     employee | contractor | agency
     status:   active | leaving (needs end_date) | terminated, inactive, left (ended)
     end_date: YYYY-MM-DD
-    Bad rows are all reported as FILE:LINE: field: problem, and nothing is applied.
+    Bad rows are all reported as FILE:LINE: field: problem, and nothing is applied; so is a file
+    with a header and no rows.
     """
     from smvault.domain.roster import RosterFileError
     from smvault.services.roster import apply_roster_sync, load_mapping, plan_roster_sync

@@ -59,7 +59,7 @@ class RosterFileError(CsvFileError):
     outcome = "nothing was applied"
 
 
-LAYOUT = csvfile.Layout(FIELDS, REQUIRED, "roster", RosterFileError)
+LAYOUT = csvfile.Layout(FIELDS, REQUIRED, "roster", RosterFileError, refuse_empty=True)  # with --mark-missing, an empty file would mark everyone leaving
 
 
 @dataclass(frozen=True)

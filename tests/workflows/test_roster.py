@@ -310,3 +310,15 @@ def test_cli_warns_about_operators_missing_from_the_file(cli, tmp_path):
     assert "2 given a leave date, 2 offboardings opened" in result.out  # cara and dev, never erin
     body = json.loads(cli("person", "sync", str(DATA / "hr_export.csv"), *column_args(), "--json").out)
     assert body["gone"] == [] and body["missing_operators"] == ["erin@example.com"]
+
+
+def test_a_header_only_file_is_refused_and_marks_nobody(staffed, tmp_path):
+    # With --mark-missing, a truncated export (a header, no rows) would otherwise send every
+    # person in the vault into offboarding today.
+    path = tmp_path / "hr.csv"
+    path.write_text("email,name\n")
+    with pytest.raises(RosterFileError) as caught:
+        roster.apply_roster_sync(staffed, path, mark_missing=True)
+    assert caught.value.problems == [f"{path}: no rows"]
+    assert staffed.vault.workflows.person_ids(WorkflowKind.OFFBOARDING) == set()
+    assert people.person_detail(staffed, "erin@example.com").person.leave_on is None
