@@ -131,6 +131,16 @@ def breakglass_approve(opts: Options, request_id: int, as_json: bool) -> None:
         f"until {_ts(view.expires_at)}.")
 
 
+def _closed(view, now: datetime, verb: str, as_json: bool) -> None:
+    """What `veto` and `end` print: the request, and the post-incident rotation it opened."""
+    if as_json:
+        emit_json(view_json(view, now))
+        return
+    say(f"{verb} emergency access {view.id} ({view.account.key}).")
+    if view.post_incident_id:
+        say(f"Post-incident rotation: smvault incident show {view.post_incident_id}")
+
+
 @breakglass.command("veto")
 @click.argument("request_id", type=ID, metavar="ID")
 @click.option("--reason", required=True, help="Why (logged).")
@@ -146,12 +156,7 @@ def breakglass_veto(opts: Options, request_id: int, reason: str, as_json: bool) 
     with opts.session() as session:
         view = veto_access(session, request_id, reason)
         now = session.now()
-    if as_json:
-        emit_json(view_json(view, now))
-        return
-    say(f"Vetoed emergency access {view.id} ({view.account.key}).")
-    if view.post_incident_id:
-        say(f"Post-incident rotation: smvault incident show {view.post_incident_id}")
+    _closed(view, now, "Vetoed", as_json)
 
 
 @breakglass.command("end")
@@ -165,12 +170,7 @@ def breakglass_end(opts: Options, request_id: int, as_json: bool) -> None:
     with opts.session() as session:
         view = end_access(session, request_id)
         now = session.now()
-    if as_json:
-        emit_json(view_json(view, now))
-        return
-    say(f"Ended emergency access {view.id} ({view.account.key}).")
-    if view.post_incident_id:
-        say(f"Post-incident rotation: smvault incident show {view.post_incident_id}")
+    _closed(view, now, "Ended", as_json)
 
 
 @breakglass.command("status")

@@ -28,7 +28,7 @@ from smvault.domain.handover import KdfParams, PacketHeader, new_passphrase, rea
 from smvault.domain.imports.model import MAX_FILE_BYTES
 from smvault.domain.models import Account, Disclosure, Level, Person, normalize_email
 from smvault.domain.text import printable
-from smvault.services.input_files import read_regular
+from smvault.services.input_files import read_capped
 from smvault.services.lookup import account_by_ref
 from smvault.services.policy import require_disclosure
 from smvault.services.private_files import check_target, write_logged
@@ -215,13 +215,7 @@ def create_handover(session: Session, refs: Sequence[str], to_email: str, out: P
 def packet_info(path: Path) -> PacketHeader:
     """A packet's readable header (who it is for, from whom, which accounts); no passphrase."""
     path = Path(path)
-    try:
-        data = read_regular(path, MAX_FILE_BYTES)  # never more than the cap, never a FIFO
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InvalidInputError(f"{path}: too large to be a handover packet")
-    return read_header(data, str(path))
+    return read_header(read_capped(path, MAX_FILE_BYTES, "handover packet"), str(path))
 
 
 # --- TOTP export ----------------------------------------------------------------------------------
@@ -272,34 +266,25 @@ def export_totp(session: Session, refs: Sequence[str], out: Path, fmt: str) -> E
     return ExportResult(out, fmt, tuple(account.key for account in accounts))
 
 
+_TOTP_PAGE_CSS = """
+body { font-family: Arial, Helvetica, sans-serif; color: #000; background: #fff; }
+.warning { border: 2px solid #000; padding: 2mm 3mm; font-weight: bold; }
+figure.code { display: inline-block; margin: 4mm; break-inside: avoid; text-align: center; }
+figure.code svg { display: block; }
+"""
+
+
 def _qr_page(keys: Sequence[str], uris: Sequence[str], created_at: str) -> str:
     """A self-contained page (no script, no external resource): one QR code per account."""
-    from smvault.services.kit_sheet import CSP, qr_svg  # the kit's sheets draw their QR codes the same way
+    # the kit's sheets are drawn the same way
+    from smvault.services.kit_sheet import html_page, qr_svg
 
     esc = html.escape
     codes = "\n".join(
         f'<figure class="code">{qr_svg(uri)}<figcaption>{esc(printable(key))}</figcaption></figure>'
         for key, uri in zip(keys, uris)
     )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">
-<meta name="referrer" content="no-referrer">
-<title>smvault TOTP export</title>
-<style>
-body {{ font-family: Arial, Helvetica, sans-serif; color: #000; background: #fff; }}
-.warning {{ border: 2px solid #000; padding: 2mm 3mm; font-weight: bold; }}
-figure.code {{ display: inline-block; margin: 4mm; break-inside: avoid; text-align: center; }}
-figure.code svg {{ display: block; }}
-</style>
-</head>
-<body>
-<h1>smvault TOTP export</h1>
+    return html_page("smvault TOTP export", _TOTP_PAGE_CSS, f"""<h1>smvault TOTP export</h1>
 <p class="warning">CONFIDENTIAL: each QR code holds a TOTP seed. Scan them into the
 authenticator, then delete this file (and empty any trash). Exported {esc(created_at)}.</p>
-{codes}
-</body>
-</html>
-"""
+{codes}""")

@@ -38,7 +38,7 @@ from smvault.domain.imports.plan import (
 )
 from smvault.services import roster
 from smvault.services.accounts import add_account, update_account
-from smvault.services.input_files import read_regular
+from smvault.services.input_files import read_capped
 from smvault.services.policy import may_disclose, require_manage
 from smvault.services.secrets import add_recovery_codes, set_password, set_totp
 from smvault.services.session import Session, require_operator
@@ -78,16 +78,6 @@ class ImportRefused(InvalidInputError):
                          "(fix them, or --skip-bad to leave those items out)")
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        data = read_regular(path, MAX_FILE_BYTES)  # never more than the cap, never a FIFO
-    except OSError as exc:
-        raise ImportFileError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ImportFileError(f"{path}: the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
-    return data
-
-
 def read_import(path: Path, fmt: str, password: bytes | None = None,
                 mapping: Mapping[str, str] | None = None) -> ImportFile:
     """Read and parse `path` as format `fmt` (one of FORMATS). A file that cannot be read at
@@ -96,7 +86,7 @@ def read_import(path: Path, fmt: str, password: bytes | None = None,
     if fmt not in FORMATS:
         raise UsageError(f"unknown import format {fmt!r}: expected one of {', '.join(FORMATS)}")
     path = Path(path)
-    data = _read_bytes(path)
+    data = read_capped(path, MAX_FILE_BYTES, "file", ImportFileError)  # never a FIFO
     parsed = parse_file(fmt, data, str(path), password=password, mapping=mapping)
     return ImportFile(path, parsed, hashlib.sha256(data).hexdigest())
 

@@ -113,6 +113,26 @@ def qr_svg(text: str) -> str:
     return qr.make_image().to_string(encoding="unicode")
 
 
+def html_page(title: str, css: str, body: str) -> str:
+    """A self-contained page: no script and no external resource (the CSP), no referrer.
+    `title` is plain text; `css` and `body` are trusted markup, user text already escaped."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{html.escape(CSP)}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>{css}</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
 def render_html(kit: Kit, sheet: KitSheet) -> str:
     """One custodian's sheet as a self-contained HTML page."""
     esc = html.escape
@@ -131,18 +151,7 @@ def render_html(kit: Kit, sheet: KitSheet) -> str:
         for index, who in _custodians(kit)
     )
     steps = "\n".join(f"<li>{esc(step)}</li>" for step in _steps(kit, sheet, qr=True))
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">
-<meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(title)}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<h1>smvault emergency kit</h1>
+    return html_page(title, _CSS, f"""<h1>smvault emergency kit</h1>
 <p class="warning">CONFIDENTIAL: one share of the key to the vault. {esc(KEEP_SAFE)}</p>
 <table class="facts">
 {facts}
@@ -163,10 +172,7 @@ def render_html(kit: Kit, sheet: KitSheet) -> str:
 {steps}
 </ol>
 <footer>Vault {esc(printable(kit.vault_id))} &middot; kit {esc(printable(kit.kit_id))} &middot;
-created {esc(_when(kit.created_at))}. A newer kit makes this sheet void.</footer>
-</body>
-</html>
-"""
+created {esc(_when(kit.created_at))}. A newer kit makes this sheet void.</footer>""")
 
 
 def render_text(kit: Kit, sheet: KitSheet) -> str:

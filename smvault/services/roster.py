@@ -27,7 +27,7 @@ from smvault.domain.roster import (
     parse_roster,
 )
 from smvault.domain.workflow import WorkflowKind
-from smvault.services.input_files import read_regular
+from smvault.services.input_files import read_capped
 from smvault.services.session import Session
 
 __all__ = ["RosterPlan", "RosterResult", "apply_roster_sync", "load_mapping", "plan_roster_sync"]
@@ -45,12 +45,7 @@ class RosterResult:
 def read_text(path: Path, what: str) -> str:
     """A CSV or mapping file's text (roster sync and reconciliation read their files so):
     UTF-8, at most MAX_FILE_BYTES; InvalidInputError naming the file otherwise."""
-    try:
-        data = read_regular(Path(path), MAX_FILE_BYTES)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InvalidInputError(f"{path}: the {what} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    data = read_capped(Path(path), MAX_FILE_BYTES, what)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,9 +29,7 @@ from smvault.domain.otp import (
     to_otpauth_uri,
     totp,
 )
-
-# CI keeps upstream fixtures beside the checkout, never inside it (their licences differ)
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+from tests.conftest import shared_fixture
 
 SECRET_80_B32 = "JBSWY3DPEHPK3PXP"  # Google's Key Uri Format example: 10 bytes
 SECRET_64_B32 = "fsfsfsfsefefef"  # Bitwarden/KeePassXC test item: 14 chars, 8 bytes
@@ -40,16 +37,8 @@ RFC_SECRET = b"12345678901234567890"
 _CRYPTO_HASHES = {"SHA1": hashes.SHA1, "SHA256": hashes.SHA256, "SHA512": hashes.SHA512}
 
 
-def fixture(relative: str) -> Path:
-    """The fixture file, or skip: a fresh clone without ../shared/fixtures must not fail."""
-    path = FIXTURES / relative
-    if not path.is_file():
-        pytest.skip(f"conformance fixture {relative} not found under {FIXTURES} (shared fixtures absent)")
-    return path
-
-
 def load_json(relative: str) -> Any:
-    return json.loads(fixture(relative).read_text(encoding="utf-8"))
+    return json.loads(shared_fixture(relative).read_text(encoding="utf-8"))
 
 
 def reference_hotp(secret: bytes, counter: int, digits: int = 6, algorithm: str = "SHA1") -> str:
@@ -121,7 +110,7 @@ def test_migration_cross_check_codes() -> None:
 
 
 def _aegis_pairs() -> list[tuple[str, dict[str, Any]]]:
-    lines = fixture("aegis/plain.txt").read_text(encoding="utf-8").splitlines()
+    lines = shared_fixture("aegis/plain.txt").read_text(encoding="utf-8").splitlines()
     uris = [line for line in lines if line.strip()]
     entries = load_json("aegis/EXPECTED.json")["entries"]
     assert len(uris) == len(entries) == 7

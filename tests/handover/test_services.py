@@ -384,8 +384,8 @@ def test_packet_info_refuses_a_fifo_or_a_folder_instead_of_waiting(tmp_path):
         pytest.fail("packet_info blocked on a FIFO")
     (error,) = raised
     assert isinstance(error, InvalidInputError) and str(error) == (
-        f"{fifo}: cannot read it: not a regular file")
-    with pytest.raises(InvalidInputError, match=f"^{re.escape(str(tmp_path))}: cannot read it: Is a directory$"):
+        f"{fifo}: cannot read the handover packet: not a regular file")
+    with pytest.raises(InvalidInputError, match=f"^{re.escape(str(tmp_path))}: cannot read the handover packet: Is a directory$"):
         packet_info(tmp_path)
 
 
@@ -393,7 +393,7 @@ def test_packet_info_names_a_file_that_is_no_packet(tmp_path):
     (tmp_path / "notes.txt").write_text("hello\n")
     with pytest.raises(ImportFileError, match="notes.txt: not an smvault handover packet"):
         packet_info(tmp_path / "notes.txt")
-    with pytest.raises(InvalidInputError, match="missing.smh: cannot read it: No such file"):
+    with pytest.raises(InvalidInputError, match="missing.smh: cannot read the handover packet: No such file"):
         packet_info(tmp_path / "missing.smh")
 
 

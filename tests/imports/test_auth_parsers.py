@@ -20,28 +20,18 @@ from smvault.domain.imports import EntryKind, ImportFileError, Parsed, PasswordN
 from smvault.domain.imports import aegis, google_migration, otpauth_list, twofas
 from smvault.domain.imports.model import Entry
 from smvault.domain.otp import OtpParams, current_code, decode_base32_secret, hotp, parse_otpauth_uri
-
-# CI keeps upstream fixtures beside the checkout, never inside it (their licences differ)
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+from tests.conftest import shared_fixture
 
 SECRET = "JBSWY3DPEHPK3PXP"  # Google's Key Uri Format example: 80 bits
 TWOFAS_ISSUERS = ("Deno", "Issuu", "Air Canada", "WWE", "Boeing")  # the 2FAS exports skip two
 
 
-def fixture(relative: str) -> Path:
-    """The fixture file, or skip: a fresh clone without ../shared/fixtures must not fail."""
-    path = FIXTURES / relative
-    if not path.is_file():
-        pytest.skip(f"conformance fixture {relative} not found under {FIXTURES} (shared fixtures absent)")
-    return path
-
-
 def load_expected(relative: str) -> Any:
-    return json.loads(fixture(relative).read_text(encoding="utf-8"))
+    return json.loads(shared_fixture(relative).read_text(encoding="utf-8"))
 
 
 def parse_fixture(fmt: str, relative: str, password: bytes | None = None) -> Parsed:
-    path = fixture(relative)
+    path = shared_fixture(relative)
     return parse_file(fmt, path.read_bytes(), path.name, password=password)
 
 
@@ -144,7 +134,7 @@ def test_aegis_encrypted_without_password_asks_for_one() -> None:
 
 
 def test_aegis_encrypted_with_altered_db_fails_cleanly() -> None:
-    document = json.loads(fixture("aegis/aegis_encrypted.json").read_text(encoding="utf-8"))
+    document = json.loads(shared_fixture("aegis/aegis_encrypted.json").read_text(encoding="utf-8"))
     db = bytearray(base64.b64decode(document["db"]))
     db[10] ^= 1
     document["db"] = base64.b64encode(bytes(db)).decode()

@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from smvault.domain import otp
-
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+from tests.conftest import shared_fixture
 
 
 @dataclass(frozen=True)
@@ -36,13 +35,6 @@ class Expected:
     login_id: str | None = None
 
 
-def fixture(relative: str) -> Path:
-    path = FIXTURES / relative
-    if not path.is_file():
-        pytest.skip(f"shared fixture {relative} not found under {FIXTURES} (shared fixtures absent)")
-    return path
-
-
 def slug(text: str) -> str:
     return re.sub(r"[\s:]+", "-", text.strip()).strip("-")
 
@@ -50,7 +42,7 @@ def slug(text: str) -> str:
 def aegis_expected(issuers: set[str] | None = None) -> list[Expected]:
     """aegis/EXPECTED.json: authenticator entries land on other:ISSUER/NAME."""
     found = []
-    for e in json.loads(fixture("aegis/EXPECTED.json").read_text())["entries"]:
+    for e in json.loads(shared_fixture("aegis/EXPECTED.json").read_text())["entries"]:
         if issuers is not None and e["issuer"] not in issuers:
             continue
         codes = e.get("codes_at_unix_time") or e.get("code_at_counter")
@@ -62,10 +54,10 @@ def aegis_expected(issuers: set[str] | None = None) -> list[Expected]:
 
 def google_expected(relative: str) -> list[Expected]:
     """google-migration: entries land on other:ISSUER/LABEL, or other:NAME without an issuer."""
-    folder = json.loads(fixture("google-migration/EXPECTED.json").read_text())
+    folder = json.loads(shared_fixture("google-migration/EXPECTED.json").read_text())
     cross = folder["codes_for_cross_check"]
     if relative == "example_export.txt":
-        entries = json.loads(fixture("google-migration/example_output.expected.json").read_text())
+        entries = json.loads(shared_fixture("google-migration/example_output.expected.json").read_text())
     else:
         entries = folder[relative]["expected"]
     found = []
@@ -84,7 +76,7 @@ def google_expected(relative: str) -> list[Expected]:
 
 
 def bitwarden_item(relative: str) -> dict:
-    doc = json.loads(fixture("bitwarden/EXPECTED.json").read_text())
+    doc = json.loads(shared_fixture("bitwarden/EXPECTED.json").read_text())
     item = doc["bitwarden_encrypted_export.json"]["expected_item"]
     assert doc["bitwarden_encrypted_argon2id_export.json"]["expected_item"] == "same as above"
     return item
@@ -151,7 +143,7 @@ AUTHENTICATOR_CASES = [
 @pytest.mark.parametrize(("fmt", "relative", "password", "issuers"), AUTHENTICATOR_CASES,
                          ids=[case[1] for case in AUTHENTICATOR_CASES])
 def test_authenticator_exports_bring_in_every_entry(vault, run_cli, tmp_path, fmt, relative, password, issuers):
-    path = fixture(relative)
+    path = shared_fixture(relative)
     expected = aegis_expected(issuers)
     dry = run_import(run_cli, tmp_path, fmt, path, password)
     assert dry.code == 0, dry.err
@@ -169,7 +161,7 @@ def test_authenticator_exports_bring_in_every_entry(vault, run_cli, tmp_path, fm
 def test_an_authenticator_export_attaches_seeds_to_existing_accounts(vault, run_cli, tmp_path):
     from smvault.services.accounts import add_account
 
-    path = fixture("aegis/aegis_plain.json")
+    path = shared_fixture("aegis/aegis_plain.json")
     add_account(vault, "other", "Deno/Mason")
     add_account(vault, "other", "wwe/mason")  # handles match ignoring case, as the vault's
     result = run_import(run_cli, tmp_path, "aegis", path, None, "--apply")
@@ -181,7 +173,7 @@ def test_an_authenticator_export_attaches_seeds_to_existing_accounts(vault, run_
 
 
 def test_a_live_code_comes_out_of_smvault_totp(vault, run_cli, tmp_path, pin_clock):
-    path = fixture("aegis/plain.txt")
+    path = shared_fixture("aegis/plain.txt")
     assert run_import(run_cli, tmp_path, "otpauth", path, None, "--apply", "--create-missing").code == 0
     assert run_cli("grant", "add", "alice@example.com", "other:SPDX/James", "--level", "code-only").code == 0
     pin_clock(datetime.fromtimestamp(2_000_000_000, timezone.utc))
@@ -195,7 +187,7 @@ def test_a_live_code_comes_out_of_smvault_totp(vault, run_cli, tmp_path, pin_clo
 
 @pytest.mark.parametrize("relative", ["aegis/bitwarden.json", "aegis/bitwarden.csv"])
 def test_bitwarden_items_bring_in_their_seeds(vault, run_cli, tmp_path, relative):
-    path = fixture(relative)
+    path = shared_fixture(relative)
     result = run_import(run_cli, tmp_path, "bitwarden", path, None, "--apply")
     assert result.code == 0, result.err
     assert "Applied: 4 created" in result.out  # login items: accounts, without --create-missing
@@ -208,7 +200,7 @@ def test_bitwarden_items_bring_in_their_seeds(vault, run_cli, tmp_path, relative
 @pytest.mark.parametrize("relative", ["bitwarden/bitwarden_encrypted_export.json",
                                       "bitwarden/bitwarden_encrypted_argon2id_export.json"])
 def test_password_protected_bitwarden_exports_bring_in_login_password_and_seed(vault, run_cli, tmp_path, relative):
-    path = fixture(relative)
+    path = shared_fixture(relative)
     item = bitwarden_item(relative)
     result = run_import(run_cli, tmp_path, "bitwarden", path, "a", "--apply")
     assert result.code == 0, result.err
@@ -221,7 +213,7 @@ def test_password_protected_bitwarden_exports_bring_in_login_password_and_seed(v
 
 
 def test_the_plain_bitwarden_export_leaves_out_what_is_not_a_login(vault, run_cli, tmp_path):
-    path = fixture("bitwarden/bitwarden_export.json")
+    path = shared_fixture("bitwarden/bitwarden_export.json")
     dry = run_import(run_cli, tmp_path, "bitwarden", path, None)
     notes = [line for line in dry.out.splitlines() if "left out" in line]
     assert len(notes) == 3  # a secure note, a card, an identity
@@ -244,7 +236,7 @@ def test_the_plain_bitwarden_export_leaves_out_what_is_not_a_login(vault, run_cl
 
 @pytest.mark.parametrize("relative", ["example_export.txt", "test_plus_problem_export.txt"])
 def test_google_transfer_exports_bring_in_every_entry(vault, run_cli, tmp_path, relative):
-    path = fixture(f"google-migration/{relative}")
+    path = shared_fixture(f"google-migration/{relative}")
     expected = google_expected(relative)
     result = run_import(run_cli, tmp_path, "google-migration", path, None, "--apply", "--create-missing")
     assert result.code == 0, result.err
@@ -272,7 +264,7 @@ REFUSED_CASES = [
                          ids=[f"{case[0]}-{Path(case[1]).name}-{case[2]}" for case in REFUSED_CASES])
 def test_wrong_files_and_passwords_are_refused_clearly_and_change_nothing(vault, run_cli, tmp_path, fmt,
                                                                           relative, password, says):
-    path = fixture(relative)
+    path = shared_fixture(relative)
     before = counts(vault)
     for flags in ((), ("--apply", "--create-missing")):
         result = run_import(run_cli, tmp_path, fmt, path, password, *flags)

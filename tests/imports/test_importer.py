@@ -428,9 +428,9 @@ def test_a_failure_half_way_rolls_everything_back_log_entries_included(team, tmp
 
 
 def test_read_import_names_the_file_and_caps_its_size(tmp_path, monkeypatch):
-    with pytest.raises(ImportFileError, match=r"missing.csv: cannot read it: No such file"):
+    with pytest.raises(ImportFileError, match=r"missing.csv: cannot read the file: No such file"):
         read_import(tmp_path / "missing.csv", "csv")
-    with pytest.raises(ImportFileError, match=r"cannot read it: Is a directory"):
+    with pytest.raises(ImportFileError, match=r"cannot read the file: Is a directory"):
         read_import(tmp_path, "csv")
     with pytest.raises(UsageError, match="unknown import format 'lastpass'"):
         read_import(tmp_path / "x.csv", "lastpass")
@@ -451,9 +451,9 @@ def test_a_fifo_is_refused_at_once_instead_of_waiting_for_a_writer(tmp_path):
     previous = signal.signal(signal.SIGALRM, hung)
     signal.alarm(10)
     try:
-        with pytest.raises(ImportFileError, match=rf"^{re.escape(str(fifo))}: cannot read it: not a regular file$"):
+        with pytest.raises(ImportFileError, match=rf"^{re.escape(str(fifo))}: cannot read the file: not a regular file$"):
             read_import(fifo, "csv")
-        with pytest.raises(InvalidInputError, match=r"cannot read the mapping file .*export.csv: not a regular file"):
+        with pytest.raises(InvalidInputError, match=r"export.csv: cannot read the mapping file: not a regular file"):
             importer.load_mapping(mapping_file=fifo)
     finally:
         signal.alarm(0)

@@ -7,7 +7,6 @@ import base64
 import io
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,22 +26,14 @@ from pykeepass.kdbx_parsing.kdbx4 import kdf_uuids
 from smvault.domain.imports import EntryKind, ImportFileError, Parsed, PasswordNeeded, Problem, parse_file
 from smvault.domain.imports import bitwarden, keepass, logins
 from smvault.domain.otp import current_code
+from tests.conftest import shared_fixture
 
-# CI keeps upstream fixtures beside the checkout, never inside it (their licences differ)
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 _CRYPTO_HASHES = {"SHA1": hashes.SHA1, "SHA256": hashes.SHA256, "SHA512": hashes.SHA512}
 BAD_TOTP = "totp: not a valid TOTP secret or otpauth:// URI"
 
 
-def fixture(relative: str) -> Path:
-    path = FIXTURES / relative
-    if not path.is_file():
-        pytest.skip(f"conformance fixture {relative} not found under {FIXTURES} (shared fixtures absent)")
-    return path
-
-
 def expected(relative: str) -> Any:
-    return json.loads(fixture(relative).read_text(encoding="utf-8"))
+    return json.loads(shared_fixture(relative).read_text(encoding="utf-8"))
 
 
 def reference_totp(secret: bytes, at: int, digits: int = 6, period: int = 30, algorithm: str = "SHA1") -> str:
@@ -60,7 +51,7 @@ def messages(parsed: Parsed) -> list[str]:
 
 @pytest.mark.parametrize("name", ["bitwarden.json", "bitwarden.csv"])
 def test_aegis_bitwarden_exports_give_the_expected_codes(name):
-    parsed = bitwarden.parse(fixture(f"aegis/{name}").read_bytes(), name)
+    parsed = bitwarden.parse(shared_fixture(f"aegis/{name}").read_bytes(), name)
     vectors = {e["issuer"]: e for e in expected("aegis/EXPECTED.json")["entries"]}
     assert (parsed.problems, parsed.notes) == ((), ())
     assert parsed.format == "bitwarden" and len(parsed.entries) == 4
@@ -81,7 +72,7 @@ def test_aegis_bitwarden_exports_give_the_expected_codes(name):
 
 
 def test_keepassxc_bitwarden_export_reports_the_short_totp_and_leaves_out_non_logins():
-    parsed = bitwarden.parse(fixture("bitwarden/bitwarden_export.json").read_bytes(), "export.json")
+    parsed = bitwarden.parse(shared_fixture("bitwarden/bitwarden_export.json").read_bytes(), "export.json")
     assert parsed.entries == ()
     # 'DFDFDEF=' is 32 bits: a damaged seed, so the item is a problem, not half an entry
     assert len(parsed.problems) == 1
@@ -98,7 +89,7 @@ def test_keepassxc_bitwarden_export_reports_the_short_totp_and_leaves_out_non_lo
 
 
 def test_keepassxc_bitwarden_login_item_matches_expected_once_its_totp_is_gone():
-    document = json.loads(fixture("bitwarden/bitwarden_export.json").read_bytes())
+    document = json.loads(shared_fixture("bitwarden/bitwarden_export.json").read_bytes())
     want = expected("bitwarden/EXPECTED.json")["bitwarden_export.json"]["login_item"]
     login = next(item for item in document["items"] if item["type"] == 1)
     login["login"]["totp"] = None
@@ -131,7 +122,7 @@ def check_keepassxc_item(parsed: Parsed, item: dict) -> None:
 
 
 def test_password_protected_pbkdf2_export_opens_with_its_password(keepassxc_item):
-    data = fixture("bitwarden/bitwarden_encrypted_export.json").read_bytes()
+    data = shared_fixture("bitwarden/bitwarden_encrypted_export.json").read_bytes()
     check_keepassxc_item(parse_file("bitwarden", data, "protected.json", password=b"a"), keepassxc_item)
     with pytest.raises(ImportFileError, match=r"^protected\.json: wrong password, or the file was altered$"):
         bitwarden.parse(data, "protected.json", b"b")
@@ -140,7 +131,7 @@ def test_password_protected_pbkdf2_export_opens_with_its_password(keepassxc_item
 
 
 def test_password_protected_argon2id_export_opens_with_its_password(keepassxc_item):
-    data = fixture("bitwarden/bitwarden_encrypted_argon2id_export.json").read_bytes()
+    data = shared_fixture("bitwarden/bitwarden_encrypted_argon2id_export.json").read_bytes()
     check_keepassxc_item(bitwarden.parse(data, "argon.json", b"a"), keepassxc_item)
     with pytest.raises(PasswordNeeded):
         bitwarden.parse(data, "argon.json")
@@ -148,13 +139,13 @@ def test_password_protected_argon2id_export_opens_with_its_password(keepassxc_it
 
 @pytest.mark.slow
 def test_argon2id_export_with_a_wrong_password_is_refused():
-    data = fixture("bitwarden/bitwarden_encrypted_argon2id_export.json").read_bytes()
+    data = shared_fixture("bitwarden/bitwarden_encrypted_argon2id_export.json").read_bytes()
     with pytest.raises(ImportFileError, match="wrong password, or the file was altered"):
         bitwarden.parse(data, "argon.json", b"A")
 
 
 def test_an_altered_protected_export_is_refused_before_decrypting():
-    document = json.loads(fixture("bitwarden/bitwarden_encrypted_export.json").read_bytes())
+    document = json.loads(shared_fixture("bitwarden/bitwarden_encrypted_export.json").read_bytes())
     enc_type, _, body = document["data"].partition(".")
     iv, ciphertext, mac = body.split("|")
     raw = bytearray(base64.b64decode(ciphertext))

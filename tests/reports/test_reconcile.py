@@ -293,7 +293,7 @@ def test_cli_a_bad_or_missing_file_is_refused_before_the_vault_is_unlocked(vault
                  tmp_path / "missing.csv"):
         result = run_cli("reconcile", str(path))
         assert result.code == 1 and result.out == "", result.err
-    assert result.err.startswith("smvault: cannot read the inventory file")
+    assert result.err.startswith(f"smvault: {tmp_path / 'missing.csv'}: cannot read the inventory file")
     assert vault.vault.log.head().seq == before  # not even a vault.unlock entry
 
 

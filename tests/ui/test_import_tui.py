@@ -327,7 +327,7 @@ async def test_a_missing_file_says_so_and_an_empty_path_is_asked_for(demo_dir, m
         await settle(app, pilot)
         assert error_line(screen) == "File: give the path of the export file."
         await preview(app, pilot, screen, "otpauth", tmp_path / "nowhere.txt")
-        assert error_line(screen).startswith(f"Not read: {tmp_path / 'nowhere.txt'}: cannot read it")
+        assert error_line(screen).startswith(f"Not read: {tmp_path / 'nowhere.txt'}: cannot read the file")
         assert screen.preview is None and apply_button(screen).disabled
 
 

@@ -19,7 +19,6 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from smvault.domain.errors import InvalidInputError
 from smvault.domain.imports.model import (
     WRONG_PASSWORD,
     Entry,
@@ -29,10 +28,10 @@ from smvault.domain.imports.model import (
     Parsed,
     PasswordNeeded,
     Problem,
-    short_seed_problem,
+    otp_from_fields,
 )
 from smvault.domain.imports.text import load_json, titled
-from smvault.domain.otp import OtpParams, decode_base32_secret
+from smvault.domain.otp import OtpParams
 
 FORMAT = "aegis"
 _VAULT_VERSION = 1
@@ -239,23 +238,10 @@ def _otp_params(item: dict[str, Any]) -> OtpParams:
     info = item.get("info")
     if not isinstance(info, dict):
         raise ItemProblem("info", "missing, or not an object")
-    if kind == "hotp" and "counter" not in info:
-        raise ItemProblem("counter", "missing (HOTP needs one)")
-    try:
-        secret = decode_base32_secret(info.get("secret"))
-    except InvalidInputError as exc:
-        raise ItemProblem("secret", exc.message) from None
-    try:
-        params = OtpParams(
-            secret=secret, kind=kind, algorithm=info.get("algo", "SHA1"), digits=info.get("digits", 6),
-            period=info.get("period", 30), counter=info.get("counter", 0) if kind == "hotp" else 0,
-            issuer=_text(item, "issuer"), label=_text(item, "name"),
-        )
-    except InvalidInputError as exc:
-        raise ItemProblem("info", exc.message) from None
-    if why := short_seed_problem(params):
-        raise ItemProblem("secret", why)
-    return params
+    return otp_from_fields(kind=kind, secret=info.get("secret"), algorithm=info.get("algo", "SHA1"),
+                           digits=info.get("digits", 6), period=info.get("period", 30), counter=info.get("counter"),
+                           issuer=_text(item, "issuer"), label=_text(item, "name"),
+                           counter_field="counter", settings_field="info")
 
 
 def _text(item: dict[str, Any], key: str) -> str | None:

@@ -17,7 +17,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message, message_fa
 
 from smvault.domain.errors import InvalidInputError
 from smvault.domain.imports.model import Entry, EntryKind, Parsed, Problem, short_seed_problem
-from smvault.domain.imports.text import decode_text, titled
+from smvault.domain.imports.text import numbered_lines, titled
 from smvault.domain.otp import OtpParams
 
 FORMAT = "google-migration"
@@ -73,11 +73,7 @@ def parse(data: bytes, source: str, password: bytes | None = None) -> Parsed:
     """`password` is unused: transfer exports are never encrypted."""
     entries: list[Entry] = []
     problems: list[Problem] = []
-    for number, line in enumerate(decode_text(data, source).split("\n"), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        where = f"{source}:{number}"
+    for where, line in numbered_lines(data, source):
         try:
             payload = _payload(line)
         except _BadLine as exc:

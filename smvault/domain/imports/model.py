@@ -15,7 +15,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from smvault.domain.errors import InvalidInputError
-from smvault.domain.otp import OtpParams
+from smvault.domain.otp import OtpParams, decode_base32_secret
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # no real export is near this; a bigger file is a mistake
 # 64 bits: the shortest seeds real services issue. KeePassXC's test export has 'DFDFDEF='
@@ -99,6 +99,29 @@ def short_seed_problem(otp: OtpParams) -> str | None:
         return None
     return (f"the OTP secret is only {len(otp.secret) * 8} bits, too short to be a real key "
             f"({MIN_OTP_SECRET_BYTES * 8} at least): the seed looks damaged")
+
+
+def otp_from_fields(*, kind: str, secret: object, algorithm: object, digits: object, period: object,
+                    counter: object, issuer: str | None, label: str | None,
+                    counter_field: str, settings_field: str) -> OtpParams:
+    """OtpParams from an authenticator item's raw values (Aegis, 2FAS): `kind` is "totp" or
+    "hotp", `secret` base32 text, `counter` None when the item has none. A bad value is an
+    ItemProblem blaming "secret", `counter_field` (a HOTP item without a counter) or
+    `settings_field` (algorithm, digits, period, counter out of range)."""
+    if kind == "hotp" and counter is None:
+        raise ItemProblem(counter_field, "missing (HOTP needs one)")
+    try:
+        decoded = decode_base32_secret(secret)
+    except InvalidInputError as exc:
+        raise ItemProblem("secret", exc.message) from None
+    try:
+        params = OtpParams(secret=decoded, kind=kind, algorithm=algorithm, digits=digits, period=period,
+                           counter=counter if kind == "hotp" else 0, issuer=issuer, label=label)
+    except InvalidInputError as exc:
+        raise ItemProblem(settings_field, exc.message) from None
+    if why := short_seed_problem(params):
+        raise ItemProblem("secret", why)
+    return params
 
 
 class ImportFileError(InvalidInputError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from smvault.domain.errors import InvalidInputError
 from smvault.domain.imports.model import Entry, EntryKind, Parsed, Problem, short_seed_problem
-from smvault.domain.imports.text import decode_text
+from smvault.domain.imports.text import numbered_lines
 from smvault.domain.otp import parse_otpauth_uri
 
 FORMAT = "otpauth"
@@ -19,13 +19,7 @@ def parse(data: bytes, source: str, password: bytes | None = None) -> Parsed:
     """`password` is unused: these lists are never encrypted."""
     entries: list[Entry] = []
     problems: list[Problem] = []
-    # split on '\n' only, so line numbers agree with an editor's (str.splitlines also breaks on
-    # form feeds and Unicode separators)
-    for number, line in enumerate(decode_text(data, source).split("\n"), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        where = f"{source}:{number}"
+    for where, line in numbered_lines(data, source):
         if line.lower().startswith(_MIGRATION_SCHEME):
             problems.append(Problem(where, "uri", "an otpauth-migration:// line: import this file "
                                                   "with the google-migration format"))

@@ -4,6 +4,7 @@ titles that name items in messages, and the check every text value from JSON goe
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from smvault.domain.imports.model import ImportFileError, ItemProblem
@@ -19,6 +20,17 @@ def decode_text(data: bytes, source: str) -> str:
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise ImportFileError(f"{source}:{line}: not UTF-8 text (byte {exc.start})") from None
+
+
+def numbered_lines(data: bytes, source: str) -> Iterator[tuple[str, str]]:
+    """("FILE:LINE", line) for each stripped line of a line format, blank lines and lines
+    starting with '#' skipped."""
+    # split on '\n' only, so line numbers agree with an editor's (str.splitlines also breaks on
+    # form feeds and Unicode separators)
+    for number, line in enumerate(decode_text(data, source).split("\n"), start=1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            yield f"{source}:{number}", line
 
 
 def load_json(data: bytes, source: str) -> Any:

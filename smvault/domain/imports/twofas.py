@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from smvault.domain.errors import InvalidInputError
 from smvault.domain.imports.model import (
     WRONG_PASSWORD,
     Entry,
@@ -27,10 +26,10 @@ from smvault.domain.imports.model import (
     Parsed,
     PasswordNeeded,
     Problem,
-    short_seed_problem,
+    otp_from_fields,
 )
 from smvault.domain.imports.text import load_json, titled
-from smvault.domain.otp import OtpParams, decode_base32_secret
+from smvault.domain.otp import OtpParams
 
 FORMAT = "2fas"
 _SCHEMA_VERSIONS = range(1, 5)
@@ -111,23 +110,10 @@ def _otp_params(service: dict[str, Any], otp: object) -> OtpParams:
     if not isinstance(token_type, str) or token_type not in _KINDS:
         raise ItemProblem("otp.tokenType", f"not one of {', '.join(_KINDS)}")
     kind = _KINDS[token_type]
-    if kind == "hotp" and "counter" not in otp:
-        raise ItemProblem("otp.counter", "missing (HOTP needs one)")
-    try:
-        secret = decode_base32_secret(service.get("secret"))
-    except InvalidInputError as exc:
-        raise ItemProblem("secret", exc.message) from None
-    try:
-        params = OtpParams(
-            secret=secret, kind=kind, algorithm=otp.get("algorithm", "SHA1"), digits=otp.get("digits", 6),
-            period=otp.get("period", 30), counter=otp.get("counter", 0) if kind == "hotp" else 0,
-            issuer=_title(service, otp), label=_account(otp),
-        )
-    except InvalidInputError as exc:
-        raise ItemProblem("otp", exc.message) from None
-    if why := short_seed_problem(params):
-        raise ItemProblem("secret", why)
-    return params
+    return otp_from_fields(kind=kind, secret=service.get("secret"), algorithm=otp.get("algorithm", "SHA1"),
+                           digits=otp.get("digits", 6), period=otp.get("period", 30), counter=otp.get("counter"),
+                           issuer=_title(service, otp), label=_account(otp),
+                           counter_field="otp.counter", settings_field="otp")
 
 
 def _account(otp: dict[str, Any]) -> str | None:
